@@ -1,0 +1,1 @@
+//! napi bindings of the emulator (work in progress).

@@ -1,0 +1,1 @@
+//! Local emulator of the WeChat and COS endpoints (work in progress).
