@@ -41,6 +41,67 @@ export declare class WxClient {
   uploadTempMedia(args: UploadTempMediaArgs): Promise<UploadTempMediaResult>
   /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
   getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo>
+  /** Uploads a file to Cloud Base storage (`/tcb/uploadfile`, then the COS form). */
+  uploadFile(args: UploadFileArgs): Promise<UploadFileResult>
+  /** Downloads a Cloud Base file into a Buffer. */
+  downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult>
+  /** Temporary download links; any number of files (split into calls of 50). */
+  getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTempFileUrlResult>
+  /** Deletes Cloud Base files; per-file failures are reported, not thrown. */
+  deleteFile(args: DeleteFileArgs): Promise<DeleteFileResult>
+}
+
+/** Per-call settings, as in wx-server-sdk. */
+export interface CallConfig {
+  /** Cloud Base environment for this call only. */
+  env?: string
+}
+
+export interface DeletedFileItem {
+  fileID: string
+  status: number
+  errMsg: string
+}
+
+/** Deletes Cloud Base files with the default client. */
+export declare function deleteFile(args: DeleteFileArgs): Promise<DeleteFileResult>
+
+export interface DeleteFileArgs {
+  fileList: Array<string>
+  config?: CallConfig
+}
+
+export interface DeleteFileResult {
+  fileList: Array<DeletedFileItem>
+  errMsg: 'deleteFile:ok'
+}
+
+/** Downloads a Cloud Base file with the default client. */
+export declare function downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult>
+
+export interface DownloadFileArgs {
+  fileID: string
+  config?: CallConfig
+}
+
+export interface DownloadFileResult {
+  fileContent: Buffer
+  /** The real HTTP status of the download. */
+  statusCode: number
+  errMsg: 'downloadFile:ok'
+}
+
+/** Temporary download links with the default client. */
+export declare function getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTempFileUrlResult>
+
+export interface GetTempFileUrlArgs {
+  fileList: Array<string | TempFileUrlRequestItem>
+  config?: CallConfig
+}
+
+export interface GetTempFileUrlResult {
+  fileList: Array<TempFileUrlItem>
+  errMsg: 'getTempFileURL:ok'
 }
 
 /** Fetches temporary media with the default client. */
@@ -74,6 +135,22 @@ export interface MediaSizeLimits {
   thumb?: number
 }
 
+export interface TempFileUrlItem {
+  fileID: string
+  /** `''` when `status` is not 0. */
+  tempFileURL: string
+  maxAge: number
+  /** 0, or the cloud error code (e.g. -503003 for a missing file). */
+  status: number
+  errMsg: string
+}
+
+export interface TempFileUrlRequestItem {
+  fileID: string
+  /** Link lifetime in seconds; default 86400. */
+  maxAge?: number
+}
+
 /** An image, voice or thumb fetched back. */
 export interface TempMediaFile {
   errCode: 0
@@ -87,6 +164,28 @@ export interface TempMediaVideo {
   errCode: 0
   errMsg: string
   videoUrl: string
+}
+
+/** Uploads a file to Cloud Base storage with the default client. */
+export declare function uploadFile(args: UploadFileArgs): Promise<UploadFileResult>
+
+export interface UploadFileArgs {
+  /** Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes. */
+  cloudPath: string
+  /**
+   * A Buffer or Uint8Array (sent without copying: do not modify it until the
+   * call settles) or an `fs.ReadStream` (the file is streamed by Rust; the
+   * stream itself is closed).
+   */
+  fileContent: Buffer | Uint8Array | import('fs').ReadStream
+  config?: CallConfig
+}
+
+export interface UploadFileResult {
+  fileID: string
+  /** The real COS HTTP status (204 normally). */
+  statusCode: number
+  errMsg: 'uploadFile:ok'
 }
 
 /** Uploads temporary media with the default client. */
