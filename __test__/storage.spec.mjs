@@ -8,6 +8,9 @@ import { Readable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { wx, PNG, sha256, startEmulator, clientFor, requestsTo, totalRequests } from './helpers.mjs'
 
+/** `cloud://env.bucket` of a fileID, to name files that do not exist. */
+const bucketOf = (fileID) => fileID.slice(0, fileID.indexOf('/', 'cloud://'.length))
+
 const FORM_ORDER = ['key', 'Signature', 'x-cos-security-token', 'x-cos-meta-fileid', 'file']
 
 async function checkUpload(t, emu, client, cloudPath, fileContent, expected) {
@@ -105,7 +108,7 @@ test('getTempFileURL with 120 ids: 3 calls of at most 50, input order, missing o
   const client = clientFor(emu)
   const uploaded = []
   for (let i = 0; i < 5; i++) uploaded.push((await client.uploadFile({ cloudPath: `t/${i}.png`, fileContent: PNG })).fileID)
-  const missing = (i) => `cloud://${emu.env}.missing/nothing-${i}.png`
+  const missing = (i) => `${bucketOf(uploaded[0])}/nothing-${i}.png`
   const fileList = Array.from({ length: 120 }, (_, i) => {
     const id = i % 24 === 0 ? uploaded[i / 24] : missing(i)
     return i % 2 === 0 ? id : { fileID: id, maxAge: 60 + i }
@@ -153,7 +156,7 @@ test('deleteFile: shape, splitting, per-item status for missing files', async (t
   const client = clientFor(emu)
   const ids = []
   for (let i = 0; i < 3; i++) ids.push((await client.uploadFile({ cloudPath: `d/${i}.png`, fileContent: PNG })).fileID)
-  const fileList = [...ids, ...Array.from({ length: 57 }, (_, i) => `cloud://${emu.env}.missing/x${i}`)]
+  const fileList = [...ids, ...Array.from({ length: 57 }, (_, i) => `${bucketOf(ids[0])}/x${i}`)]
   emu.clearRequests()
   const r = await client.deleteFile({ fileList })
   t.is(r.errMsg, 'deleteFile:ok')
