@@ -138,7 +138,8 @@ fn missing(field: &str) -> WxError {
 }
 
 /// The checks shared by the `/tcb/*` JSON endpoints: method, token, body, env.
-fn tcb_body(shared: &Shared, req: &Incoming) -> Result<Map<String, Value>, WxError> {
+/// Returns the body and its env.
+fn tcb_body(shared: &Shared, req: &Incoming) -> Result<(Map<String, Value>, String), WxError> {
     if req.method != Method::POST {
         return Err(WxError::new(43002, "require POST method"));
     }
@@ -147,11 +148,12 @@ fn tcb_body(shared: &Shared, req: &Incoming) -> Result<Map<String, Value>, WxErr
     let env = body
         .get("env")
         .and_then(Value::as_str)
-        .ok_or_else(|| missing("env"))?;
-    if !shared.has_env(env) {
+        .ok_or_else(|| missing("env"))?
+        .to_owned();
+    if !shared.has_env(&env) {
         return Err(WxError::new(-501005, "env not exists"));
     }
-    Ok(body)
+    Ok((body, env))
 }
 
 fn reply_of(result: Result<Value, WxError>) -> Reply {
@@ -167,8 +169,8 @@ pub(crate) fn handle_uploadfile(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 fn upload_ticket(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
-    let body = tcb_body(shared, req)?;
-    let env = body.get("env").and_then(Value::as_str).unwrap_or_default();
+    let (body, env) = tcb_body(shared, req)?;
+    let env = env.as_str();
     let path = body
         .get("path")
         .ok_or_else(|| missing("path"))?
@@ -398,7 +400,7 @@ pub(crate) fn handle_batch_download(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 fn batch_download(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
-    let body = tcb_body(shared, req)?;
+    let (body, _) = tcb_body(shared, req)?;
     let items = batch_list(&body, "file_list")?;
     let links = LinkMaker {
         origin: req.origin(&shared.base_url),
@@ -530,7 +532,7 @@ pub(crate) fn handle_batch_delete(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 fn batch_delete(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
-    let body = tcb_body(shared, req)?;
+    let (body, _) = tcb_body(shared, req)?;
     let items = batch_list(&body, "fileid_list")?;
     let mut storage = lock(&shared.storage);
     let delete_list: Vec<Value> = items
