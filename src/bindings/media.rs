@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::args::{bytes_value, object_arg, prop, required_string, string_prop, ArgResult};
-use super::errors::spawn;
+use super::settle::spawn;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};

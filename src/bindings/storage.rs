@@ -9,8 +9,8 @@ use napi_derive::napi;
 use super::args::{
     bytes_value, count_value, describe, object_arg, prop, required_string, string_prop, ArgResult,
 };
-use super::errors::spawn;
 use super::media::release_on_js_thread;
+use super::settle::spawn;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE};
