@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { makePayload, median, machineInfo, hasTaskset, parseArgs } from './lib/common.mjs'
+import { makePayload, median, machineInfo, hasTaskset, parseArgs, loadAverage } from './lib/common.mjs'
 import { renderReport, renderCellTables, evaluateTargets, CLIENTS } from './lib/report.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -170,6 +170,7 @@ const meta = {
   warmupMs: cfg.warmupMs,
   reps: cfg.reps,
   versions: pkgVersions(),
+  loadavgStart: loadAverage(),
   smoke
 }
 
@@ -242,7 +243,7 @@ for (let ci = 0; ci < cells.length; ci++) {
         console.log(`  ${cell.key} rep ${rep + 1}/${cfg.reps} ${client.padEnd(14)} FAILED: ${r.error}${r.stderrTail ? `\n    ${r.stderrTail.replace(/\n/g, '\n    ')}` : ''}`)
         continue
       }
-      console.log(`  ${cell.key} rep ${rep + 1}/${cfg.reps} ${client.padEnd(14)} ${r.uploadsPerSec.toFixed(0).padStart(6)} up/s  cpu ${r.cpuMsPerUpload.toFixed(3)} ms/up  rss ${r.maxRssMB.toFixed(0)} MiB  eld p99 ${r.eldP99Ms.toFixed(2)} ms  server ${r.serverCpuPct == null ? '-' : r.serverCpuPct.toFixed(0) + '%'}`)
+      console.log(`  ${cell.key} rep ${rep + 1}/${cfg.reps} ${client.padEnd(14)} ${r.uploadsPerSec.toFixed(0).padStart(6)} up/s  cpu ${r.cpuMsPerUpload.toFixed(3)} ms/up  rss ${r.maxRssMB.toFixed(0)} MiB  eld p99 ${r.eldP99Ms.toFixed(2)} ms  server ${r.serverCpuPct == null ? '-' : r.serverCpuPct.toFixed(0) + '%'}  other ${r.otherCpuPct == null ? '-' : r.otherCpuPct.toFixed(0) + '%'}`)
       await sleep(100)
     }
   }
@@ -263,7 +264,7 @@ for (const cell of cells) {
       failed: rs.some((r) => !r.ok && r.available !== false),
       error: (rs.find((r) => !r.ok) || {}).error
     }
-    for (const k of ['uploadsPerSec', 'cpuMsPerUpload', 'maxRssMB', 'eldP50Ms', 'eldP99Ms', 'serverCpuPct', 'clientCpuPct', 'uploads']) s[k] = median(ok.map((r) => r[k]))
+    for (const k of ['uploadsPerSec', 'cpuMsPerUpload', 'maxRssMB', 'eldP50Ms', 'eldP99Ms', 'serverCpuPct', 'clientCpuPct', 'otherCpuPct', 'uploads']) s[k] = median(ok.map((r) => r[k]))
     s.uploadsPerSecAll = ok.map((r) => r.uploadsPerSec)
     summary[cell.key][client] = s
     record({ kind: 'summary', cell: cell.key, size: cell.size, concurrency: cell.concurrency, ...s })
@@ -317,6 +318,8 @@ if (cfg.extras && !aborted) {
 
 await stopServer(srv)
 meta.durationS = Math.round((Date.now() - t0All) / 1000)
+const others = runs.filter((r) => r.ok && typeof r.otherCpuPct === 'number').map((r) => r.otherCpuPct)
+meta.otherCpu = { median: median(others), max: others.length ? Math.max(...others) : NaN, disturbed: others.filter((x) => x > 25).length, runs: others.length }
 const targets = evaluateTargets(summary, cells, extras)
 record({ kind: 'targets', targets })
 await new Promise((resolve) => jsonl.end(resolve))

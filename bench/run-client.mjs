@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import {
-  makePayload, verifyReply, treeCpuSeconds, parseArgs, FILENAME, CONTENT_TYPE
+  makePayload, verifyReply, treeCpuSeconds, machineBusySeconds, parseArgs, FILENAME, CONTENT_TYPE
 } from './lib/common.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -75,7 +75,7 @@ let windowTimer = null
 
 function startWindow () {
   phase = 'window'
-  win = { count: 0, t0: performance.now(), cpu0: process.cpuUsage(), srv0: treeCpuSeconds(opt.serverPid) }
+  win = { count: 0, t0: performance.now(), cpu0: process.cpuUsage(), srv0: treeCpuSeconds(opt.serverPid), busy0: machineBusySeconds() }
   eld.reset()
   eld.enable()
   windowTimer = setTimeout(endWindow, opt.windowMs)
@@ -86,6 +86,7 @@ function endWindow () {
   const t1 = performance.now()
   const cpu = process.cpuUsage(win.cpu0)
   const srv1 = treeCpuSeconds(opt.serverPid)
+  const busy1 = machineBusySeconds()
   eld.disable()
   clearTimeout(windowTimer)
   phase = 'drain'
@@ -104,6 +105,9 @@ function endWindow () {
     eldP99Ms: eld.percentile(99) / 1e6,
     eldMaxMs: eld.max / 1e6,
     serverCpuPct: opt.serverPid ? ((srv1 - win.srv0) * 100) / secs : null,
+    // CPU used on the machine by anything but this client and the server (other jobs, the
+    // orchestrator): if high, the run was disturbed.
+    otherCpuPct: opt.serverPid ? Math.max(0, ((busy1 - win.busy0) - (srv1 - win.srv0) - cpuMs / 1000) * 100 / secs) : null,
     mbPerSec: (win.count * opt.size) / 2 ** 20 / secs
   }
 }

@@ -92,6 +92,19 @@ export function treeCpuSeconds (pid) {
   return ticks / clockTicks()
 }
 
+/** Busy seconds of the whole machine (all CPUs) from /proc/stat: user+nice+system+irq+softirq+steal. */
+export function machineBusySeconds () {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal] = f
+    return (user + nice + system + irq + softirq + (steal || 0)) / clockTicks()
+  } catch { return NaN }
+}
+
+export function loadAverage () {
+  try { return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) } catch { return [] }
+}
+
 export function openFds () {
   try { return readdirSync('/proc/self/fd').length } catch { return NaN }
 }

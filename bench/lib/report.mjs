@@ -141,6 +141,9 @@ export function renderReport ({ meta, cfg, cells, summary, targets, extras, unav
   L.push(`| OS | ${meta.platform} |`)
   L.push(`| Node | ${meta.node} |`)
   L.push(`| date | ${meta.date} |`)
+  if (meta.otherCpu && meta.otherCpu.runs) {
+    L.push(`| background load | load average at start ${(meta.loadavgStart || []).join(' ')}; CPU used by other processes during the windows: median ${fmt(meta.otherCpu.median, 0)} %, max ${fmt(meta.otherCpu.max, 0)} % of one core${meta.otherCpu.disturbed ? ` (${meta.otherCpu.disturbed} of ${meta.otherCpu.runs} runs above 25 %: numbers disturbed, rerun on a quiet machine)` : ''} |`)
+  }
   L.push(`| server | \`${meta.server}\`, its own process |`)
   L.push(`| clients | ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(', ')} |`)
   L.push(`| method | every run is a fresh process: token fetch, ${meta.warmupMs} ms warm-up, then a ${meta.windowMs / 1000} s measured window at fixed concurrency; every reply verified (errcode 0 and a media_id). ${meta.reps} runs per cell with the client order rotated; the tables show medians. Payload: one random buffer per size behind a PNG signature, sent as \`media.png\`, \`image/png\`. |`)
