@@ -835,4 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CustomerServiceMessage = nativeBinding.CustomerServiceMessage
+module.exports.OpenApi = nativeBinding.OpenApi
+module.exports.WxClient = nativeBinding.WxClient
+module.exports.getTempMedia = nativeBinding.getTempMedia
+module.exports.init = nativeBinding.init
+module.exports.uploadTempMedia = nativeBinding.uploadTempMedia
 module.exports.version = nativeBinding.version

@@ -5,4 +5,10 @@
 #![deny(clippy::all)]
 
 mod bindings;
+pub mod client;
+pub mod config;
 pub mod emulator;
+pub mod error;
+pub mod media;
+pub mod multipart;
+pub mod token;

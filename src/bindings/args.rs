@@ -1,0 +1,358 @@
+//! Reading JS arguments into core types, with errors that say what was
+//! wrong and how to fix it (all `INVALID_PARAM`, before any request).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
+
+use crate::config::{
+    ClientOptions, MediaLimits, Timeouts, TokenFuture, TokenMode, TokenProvider, TokenSupply,
+};
+use crate::error::{ErrorKind, WxError};
+
+pub type ArgResult<T> = std::result::Result<T, WxError>;
+
+/// "a string", "null", "an array" … for messages.
+pub fn describe(value: &Unknown) -> &'static str {
+    match value.get_type() {
+        Ok(ValueType::Undefined) => "undefined",
+        Ok(ValueType::Null) => "null",
+        Ok(ValueType::Boolean) => "a boolean",
+        Ok(ValueType::Number) => "a number",
+        Ok(ValueType::String) => "a string",
+        Ok(ValueType::Symbol) => "a symbol",
+        Ok(ValueType::Function) => "a function",
+        Ok(ValueType::BigInt) => "a bigint",
+        Ok(ValueType::Object) => {
+            if value.is_array().unwrap_or(false) {
+                "an array"
+            } else if value.is_buffer().unwrap_or(false) {
+                "a Buffer"
+            } else if value.is_typedarray().unwrap_or(false) {
+                "a typed array"
+            } else if value.is_arraybuffer().unwrap_or(false) {
+                "an ArrayBuffer"
+            } else {
+                "an object"
+            }
+        }
+        _ => "an unknown value",
+    }
+}
+
+fn napi_failure(what: &str, e: Error) -> WxError {
+    WxError::invalid_param(format!("cannot read {what}: {}", e.reason))
+}
+
+fn is_nullish(value: &Unknown) -> bool {
+    matches!(value.get_type(), Ok(ValueType::Undefined | ValueType::Null))
+}
+
+/// The argument object of a call; `usage` says what it should look like.
+pub fn object_arg<'e>(value: Option<Unknown<'e>>, usage: &str) -> ArgResult<Object<'e>> {
+    match value {
+        Some(v)
+            if matches!(v.get_type(), Ok(ValueType::Object)) && !v.is_array().unwrap_or(false) =>
+        {
+            Object::from_unknown(v).map_err(|e| napi_failure("the argument", e))
+        }
+        Some(v) => Err(WxError::invalid_param(format!(
+            "expected {usage}, got {}",
+            describe(&v)
+        ))),
+        None => Err(WxError::invalid_param(format!(
+            "expected {usage}, got nothing"
+        ))),
+    }
+}
+
+/// A property, or `None` when it is absent, `undefined` or `null`.
+pub fn prop<'e>(obj: &Object<'e>, name: &str) -> ArgResult<Option<Unknown<'e>>> {
+    let value: Option<Unknown<'e>> = obj.get(name).map_err(|e| napi_failure(name, e))?;
+    Ok(value.filter(|v| !is_nullish(v)))
+}
+
+pub fn string_prop(obj: &Object, name: &str, what: &str) -> ArgResult<Option<String>> {
+    match prop(obj, name)? {
+        None => Ok(None),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => String::from_unknown(v)
+            .map(Some)
+            .map_err(|e| napi_failure(what, e)),
+        Some(v) => Err(WxError::invalid_param(format!(
+            "{what} must be a string, got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+pub fn required_string(obj: &Object, name: &str, what: &str, hint: &str) -> ArgResult<String> {
+    string_prop(obj, name, what)?
+        .ok_or_else(|| WxError::invalid_param(format!("{what} is missing: {hint}")))
+}
+
+pub fn bool_prop(obj: &Object, name: &str, what: &str) -> ArgResult<Option<bool>> {
+    match prop(obj, name)? {
+        None => Ok(None),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Boolean)) => bool::from_unknown(v)
+            .map(Some)
+            .map_err(|e| napi_failure(what, e)),
+        Some(v) => Err(WxError::invalid_param(format!(
+            "{what} must be true or false, got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+/// A non-negative whole number (counts, sizes, milliseconds).
+pub fn count_prop(obj: &Object, name: &str, what: &str) -> ArgResult<Option<u64>> {
+    match prop(obj, name)? {
+        None => Ok(None),
+        Some(v) => count_value(v, what).map(Some),
+    }
+}
+
+pub fn count_value(v: Unknown, what: &str) -> ArgResult<u64> {
+    if !matches!(v.get_type(), Ok(ValueType::Number)) {
+        return Err(WxError::invalid_param(format!(
+            "{what} must be a number, got {}",
+            describe(&v)
+        )));
+    }
+    let n = f64::from_unknown(v).map_err(|e| napi_failure(what, e))?;
+    if !n.is_finite() || n < 0.0 || n.fract() != 0.0 || n > 9_007_199_254_740_991.0 {
+        return Err(WxError::invalid_param(format!(
+            "{what} must be a whole number ≥ 0, got {n}"
+        )));
+    }
+    Ok(n as u64)
+}
+
+/// Bytes of a Buffer or Uint8Array, aliasing the JS memory (no copy). The
+/// caller must not modify the buffer until the call settles.
+pub fn bytes_value(v: Unknown, what: &str) -> ArgResult<Bytes> {
+    if v.is_buffer().unwrap_or(false) {
+        let buffer = Buffer::from_unknown(v).map_err(|e| napi_failure(what, e))?;
+        return Ok(Bytes::from_owner(buffer));
+    }
+    if v.is_typedarray().unwrap_or(false) {
+        if let Ok(array) = Uint8Array::from_unknown(v) {
+            return Ok(Bytes::from_owner(array));
+        }
+    }
+    Err(WxError::invalid_param(format!(
+        "{what} must be a Buffer or Uint8Array, got {}",
+        describe(&v)
+    )))
+}
+
+/// A token option: a string, or a function returning a string or a promise of one.
+fn token_supply(v: Unknown, option: &'static str) -> ArgResult<TokenSupply> {
+    match v.get_type() {
+        Ok(ValueType::String) => {
+            let value = String::from_unknown(v).map_err(|e| napi_failure(option, e))?;
+            if value.trim().is_empty() {
+                return Err(WxError::invalid_param(format!(
+                    "{option} is an empty string"
+                )));
+            }
+            Ok(TokenSupply::Static(value))
+        }
+        Ok(ValueType::Function) => {
+            let func: Function<(), Either<String, Promise<String>>> =
+                Function::from_unknown(v).map_err(|e| napi_failure(option, e))?;
+            // Weak: a pending provider must not keep the process alive by itself.
+            let tsfn = func
+                .build_threadsafe_function::<()>()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build()
+                .map_err(|e| napi_failure(option, e))?;
+            Ok(TokenSupply::Provider(Arc::new(JsTokenProvider {
+                tsfn: Arc::new(tsfn),
+                option,
+            })))
+        }
+        _ => Err(WxError::invalid_param(format!(
+            "{option} must be a string or a function returning one (or a promise of one), got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+type ProviderFn = ThreadsafeFunction<(), Either<String, Promise<String>>, (), Status, false, true>;
+
+/// A JS token function called from Rust through a threadsafe function.
+struct JsTokenProvider {
+    tsfn: Arc<ProviderFn>,
+    option: &'static str,
+}
+
+impl TokenProvider for JsTokenProvider {
+    fn fetch(&self) -> TokenFuture {
+        let tsfn = self.tsfn.clone();
+        let option = self.option;
+        Box::pin(async move {
+            let failed = |e: Error| {
+                WxError::new(
+                    ErrorKind::Token,
+                    -1,
+                    format!("the {option} function failed: {}", e.reason),
+                )
+            };
+            match tsfn.call_async(()).await.map_err(failed)? {
+                Either::A(value) => Ok(value),
+                Either::B(promise) => promise.await.map_err(failed),
+            }
+        })
+    }
+}
+
+/// `new WxClient(options)` / `init(options)`.
+pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
+    let Some(value) = value.filter(|v| !is_nullish(v)) else {
+        return Ok(ClientOptions::default());
+    };
+    let obj = object_arg(Some(value), "an options object such as { appid, secret }")?;
+    for (wrong, right) in [
+        ("appId", "appid"),
+        ("appSecret", "secret"),
+        ("AppID", "appid"),
+        ("baseURL", "baseUrl"),
+    ] {
+        if prop(&obj, wrong)?.is_some() {
+            return Err(WxError::invalid_param(format!(
+                "unknown option '{wrong}': did you mean '{right}'?"
+            )));
+        }
+    }
+    let mut opts = ClientOptions {
+        appid: string_prop(&obj, "appid", "appid")?,
+        secret: string_prop(&obj, "secret", "secret")?,
+        env: env_option(&obj)?,
+        base_url: string_prop(&obj, "baseUrl", "baseUrl")?,
+        proxy: string_prop(&obj, "proxy", "proxy")?,
+        open_api_service: bool_prop(&obj, "openApiService", "openApiService")?.unwrap_or(false),
+        ..Default::default()
+    };
+    if let Some(mode) = string_prop(&obj, "tokenMode", "tokenMode")? {
+        opts.token_mode = Some(TokenMode::parse(&mode)?);
+    }
+    if let Some(v) = prop(&obj, "accessToken")? {
+        opts.access_token = Some(token_supply(v, "accessToken")?);
+    }
+    if let Some(v) = prop(&obj, "cloudbaseAccessToken")? {
+        opts.cloudbase_access_token = Some(token_supply(v, "cloudbaseAccessToken")?);
+    }
+    opts.timeouts = timeout_option(&obj)?;
+    opts.retries =
+        count_prop(&obj, "retries", "retries")?.map(|n| u32::try_from(n.min(10)).unwrap_or(10));
+    if let Some(n) = count_prop(&obj, "maxConcurrency", "maxConcurrency")? {
+        if n == 0 {
+            return Err(WxError::invalid_param("maxConcurrency must be at least 1"));
+        }
+        opts.max_concurrency = Some(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    opts.ca_cert = match prop(&obj, "caCert")? {
+        None => None,
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
+            Some(String::from_unknown(v).map_err(|e| napi_failure("caCert", e))?)
+        }
+        Some(v) => {
+            let bytes = bytes_value(v, "caCert")?;
+            Some(
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| WxError::invalid_param("caCert must be PEM text"))?,
+            )
+        }
+    };
+    opts.media_limits = media_limits_option(&obj)?;
+    opts.max_download_bytes = count_prop(&obj, "maxDownloadBytes", "maxDownloadBytes")?;
+    if prop(&obj, "tokenStore")?.is_some() {
+        return Err(WxError::invalid_param(
+            "tokenStore is not supported in this version: share tokens with an accessToken function instead",
+        ));
+    }
+    Ok(opts)
+}
+
+/// `env` as a string, or wx-server-sdk's `{ default, storage }` object.
+fn env_option(obj: &Object) -> ArgResult<Option<String>> {
+    match prop(obj, "env")? {
+        None => Ok(None),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => String::from_unknown(v)
+            .map(Some)
+            .map_err(|e| napi_failure("env", e)),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Object)) => {
+            let env = Object::from_unknown(v).map_err(|e| napi_failure("env", e))?;
+            Ok(string_prop(&env, "storage", "env.storage")?.or(string_prop(
+                &env,
+                "default",
+                "env.default",
+            )?))
+        }
+        Some(v) => Err(WxError::invalid_param(format!(
+            "env must be a Cloud Base environment id string, got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+fn timeout_option(obj: &Object) -> ArgResult<Option<Timeouts>> {
+    let ms = |n: u64, what: &str| {
+        if n == 0 {
+            Err(WxError::invalid_param(format!(
+                "{what} must be more than 0 ms"
+            )))
+        } else {
+            Ok(Duration::from_millis(n))
+        }
+    };
+    match prop(obj, "timeout")? {
+        None => Ok(None),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => {
+            let d = ms(count_value(v, "timeout")?, "timeout")?;
+            Ok(Some(Timeouts {
+                json: d,
+                transfer: d,
+            }))
+        }
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Object)) => {
+            let t = Object::from_unknown(v).map_err(|e| napi_failure("timeout", e))?;
+            let defaults = Timeouts::default();
+            Ok(Some(Timeouts {
+                json: count_prop(&t, "json", "timeout.json")?
+                    .map(|n| ms(n, "timeout.json"))
+                    .transpose()?
+                    .unwrap_or(defaults.json),
+                transfer: count_prop(&t, "transfer", "timeout.transfer")?
+                    .map(|n| ms(n, "timeout.transfer"))
+                    .transpose()?
+                    .unwrap_or(defaults.transfer),
+            }))
+        }
+        Some(v) => Err(WxError::invalid_param(format!(
+            "timeout must be milliseconds or {{ json, transfer }}, got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+fn media_limits_option(obj: &Object) -> ArgResult<Option<MediaLimits>> {
+    let Some(v) = prop(obj, "mediaSizeLimits")? else {
+        return Ok(None);
+    };
+    let limits = object_arg(
+        Some(v),
+        "mediaSizeLimits as { image, voice, video, thumb } in bytes",
+    )?;
+    let d = MediaLimits::default();
+    Ok(Some(MediaLimits {
+        image: count_prop(&limits, "image", "mediaSizeLimits.image")?.unwrap_or(d.image),
+        voice: count_prop(&limits, "voice", "mediaSizeLimits.voice")?.unwrap_or(d.voice),
+        video: count_prop(&limits, "video", "mediaSizeLimits.video")?.unwrap_or(d.video),
+        thumb: count_prop(&limits, "thumb", "mediaSizeLimits.thumb")?.unwrap_or(d.thumb),
+    }))
+}

@@ -1,0 +1,215 @@
+//! `WxClient`, the default client behind `init()` and the module-level
+//! functions, and the wx-server-sdk style `openapi` namespace.
+
+use std::sync::{Arc, RwLock};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::args::{client_options, ArgResult};
+use super::errors::js_error;
+use super::media::{self, TempMediaFile, TempMediaVideo, UploadTempMediaResult};
+use crate::client::Client;
+use crate::config::{ClientConfig, ClientOptions, ProcessEnvironment};
+
+/// The client used by `init()` and the module-level functions.
+static DEFAULT_CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
+
+fn new_client(options: ClientOptions) -> ArgResult<Arc<Client>> {
+    let cfg = ClientConfig::resolve(options, &ProcessEnvironment)?;
+    Ok(Arc::new(Client::new(cfg)?))
+}
+
+/// The default client; built from the environment on first use when
+/// `init()` was not called.
+pub fn default_client() -> ArgResult<Arc<Client>> {
+    if let Some(client) = DEFAULT_CLIENT
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+    {
+        return Ok(client.clone());
+    }
+    let mut slot = DEFAULT_CLIENT.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(client) = slot.as_ref() {
+        return Ok(client.clone());
+    }
+    let client = new_client(ClientOptions::default())?;
+    *slot = Some(client.clone());
+    Ok(client)
+}
+
+/// Configures the default client used by the module-level functions, like
+/// wx-server-sdk's `cloud.init`. Throws on invalid options.
+#[napi(ts_args_type = "options?: WxClientOptions")]
+pub fn init(env: Env, options: Option<Unknown>) -> Result<()> {
+    let client = client_options(options)
+        .and_then(new_client)
+        .map_err(|e| js_error(&env, &e.with_api("init")))?;
+    *DEFAULT_CLIENT.write().unwrap_or_else(|e| e.into_inner()) = Some(client);
+    Ok(())
+}
+
+/// A client for one appid (or one token source); many can live side by side.
+#[napi]
+pub struct WxClient {
+    inner: Arc<Client>,
+}
+
+#[napi]
+impl WxClient {
+    /// Throws an `INVALID_PARAM` error for invalid options.
+    #[napi(constructor, ts_args_type = "options?: WxClientOptions")]
+    pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
+        let inner = client_options(options)
+            .and_then(new_client)
+            .map_err(|e| js_error(&env, &e.with_api("WxClient")))?;
+        Ok(WxClient { inner })
+    }
+
+    /// The appid this client fetches tokens for, if any.
+    #[napi(getter)]
+    pub fn appid(&self) -> Option<String> {
+        self.inner.config().appid.clone()
+    }
+
+    /// The default Cloud Base environment of this client, if any.
+    #[napi(getter)]
+    pub fn env(&self) -> Option<String> {
+        self.inner.config().env.clone()
+    }
+
+    /// How many times this client fetched (or asked its provider for) a token.
+    #[napi(getter)]
+    pub fn token_fetch_count(&self) -> f64 {
+        self.inner.tokens().fetch_count() as f64
+    }
+
+    /// wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`.
+    #[napi(getter)]
+    pub fn openapi(&self) -> OpenApi {
+        OpenApi {
+            client: Some(self.inner.clone()),
+        }
+    }
+
+    /// Uploads temporary media (`POST /cgi-bin/media/upload`).
+    #[napi(
+        ts_args_type = "args: UploadTempMediaArgs",
+        ts_return_type = "Promise<UploadTempMediaResult>"
+    )]
+    pub fn upload_temp_media<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
+        media::upload_temp_media(env, Ok(self.inner.clone()), args)
+    }
+
+    /// Fetches temporary media back (`GET /cgi-bin/media/get`).
+    #[napi(
+        ts_args_type = "args: GetTempMediaArgs",
+        ts_return_type = "Promise<TempMediaFile | TempMediaVideo>"
+    )]
+    pub fn get_temp_media<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
+        media::get_temp_media(env, Ok(self.inner.clone()), args)
+    }
+}
+
+/// `openapi` of wx-server-sdk, limited to the calls this library implements.
+#[napi]
+pub struct OpenApi {
+    /// `None`: the default client, looked up at call time (so `init()` after
+    /// `require()` takes effect).
+    client: Option<Arc<Client>>,
+}
+
+#[napi]
+impl OpenApi {
+    #[napi(getter)]
+    pub fn customer_service_message(&self) -> CustomerServiceMessage {
+        CustomerServiceMessage {
+            client: self.client.clone(),
+        }
+    }
+}
+
+/// `openapi.customerServiceMessage`.
+#[napi]
+pub struct CustomerServiceMessage {
+    client: Option<Arc<Client>>,
+}
+
+impl CustomerServiceMessage {
+    fn client(&self) -> ArgResult<Arc<Client>> {
+        match &self.client {
+            Some(c) => Ok(c.clone()),
+            None => default_client(),
+        }
+    }
+}
+
+#[napi]
+impl CustomerServiceMessage {
+    /// Same call as `uploadTempMedia`.
+    #[napi(
+        ts_args_type = "args: UploadTempMediaArgs",
+        ts_return_type = "Promise<UploadTempMediaResult>"
+    )]
+    pub fn upload_temp_media<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
+        media::upload_temp_media(env, self.client(), args)
+    }
+
+    /// Same call as `getTempMedia`.
+    #[napi(
+        ts_args_type = "args: GetTempMediaArgs",
+        ts_return_type = "Promise<TempMediaFile | TempMediaVideo>"
+    )]
+    pub fn get_temp_media<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
+        media::get_temp_media(env, self.client(), args)
+    }
+}
+
+/// Uploads temporary media with the default client.
+#[napi(
+    ts_args_type = "args: UploadTempMediaArgs",
+    ts_return_type = "Promise<UploadTempMediaResult>"
+)]
+pub fn upload_temp_media<'e>(
+    env: &'e Env,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
+    media::upload_temp_media(env, default_client(), args)
+}
+
+/// Fetches temporary media with the default client.
+#[napi(
+    ts_args_type = "args: GetTempMediaArgs",
+    ts_return_type = "Promise<TempMediaFile | TempMediaVideo>"
+)]
+pub fn get_temp_media<'e>(
+    env: &'e Env,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
+    media::get_temp_media(env, default_client(), args)
+}
+
+/// Adds `openapi` (bound to the default client) to the module exports.
+#[napi(module_exports)]
+pub fn register_openapi(mut exports: Object, env: Env) -> Result<()> {
+    let openapi = OpenApi { client: None }.into_instance(&env)?;
+    exports.set("openapi", openapi)?;
+    Ok(())
+}

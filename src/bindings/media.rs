@@ -1,0 +1,183 @@
+//! JS side of temporary media: argument shapes, result shapes.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::args::{bytes_value, object_arg, prop, required_string, string_prop, ArgResult};
+use super::errors::spawn;
+use crate::client::Client;
+use crate::error::WxError;
+use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
+
+/// `media` of `uploadTempMedia`. `value` is sent without being copied: do not
+/// modify the Buffer until the call settles.
+// Declares the argument type in index.d.ts; arguments are read by hand
+// (bindings::args) so that bad input gets a precise INVALID_PARAM.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct MediaInput {
+    /// MIME type; checked against the bytes. Sniffed when omitted.
+    pub content_type: Option<String>,
+    pub value: Buffer,
+}
+
+// Declares the argument type in index.d.ts; arguments are read by hand
+// (bindings::args) so that bad input gets a precise INVALID_PARAM.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct UploadTempMediaArgs {
+    #[napi(ts_type = "'image' | 'voice' | 'video' | 'thumb'")]
+    pub r#type: String,
+    pub media: MediaInput,
+}
+
+#[napi(object)]
+pub struct UploadTempMediaResult {
+    #[napi(ts_type = "0")]
+    pub err_code: i32,
+    pub err_msg: String,
+    pub r#type: String,
+    pub media_id: String,
+    /// Unix seconds, always a number.
+    pub created_at: i64,
+}
+
+// Declares the argument type in index.d.ts; arguments are read by hand
+// (bindings::args) so that bad input gets a precise INVALID_PARAM.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct GetTempMediaArgs {
+    pub media_id: String,
+}
+
+/// An image, voice or thumb fetched back.
+#[napi(object)]
+pub struct TempMediaFile {
+    #[napi(ts_type = "0")]
+    pub err_code: i32,
+    pub err_msg: String,
+    pub content_type: String,
+    pub buffer: Buffer,
+}
+
+/// A video: WeChat hands out a download URL instead of the bytes.
+#[napi(object)]
+pub struct TempMediaVideo {
+    #[napi(ts_type = "0")]
+    pub err_code: i32,
+    pub err_msg: String,
+    pub video_url: String,
+}
+
+const UPLOAD_USAGE: &str = "{ type: 'image', media: { contentType: 'image/png', value: Buffer } }";
+
+fn upload_args(client: &Client, args: Option<Unknown>) -> ArgResult<MediaUpload> {
+    let obj = object_arg(args, UPLOAD_USAGE)?;
+    let kind = required_string(
+        &obj,
+        "type",
+        "type",
+        "pass type: 'image' (or 'voice', 'video', 'thumb')",
+    )?;
+    let media_type = MediaType::parse(&kind)?;
+    let media = match prop(&obj, "media")? {
+        Some(m) => object_arg(Some(m), "media as { contentType, value: Buffer }")?,
+        None => {
+            return Err(WxError::invalid_param(format!(
+                "media is missing: pass {UPLOAD_USAGE}"
+            )))
+        }
+    };
+    let content_type = match string_prop(&media, "contentType", "media.contentType")? {
+        Some(ct) => Some(ct),
+        None => string_prop(&media, "content_type", "media.content_type")?,
+    };
+    let value = prop(&media, "value")?.ok_or_else(|| {
+        WxError::invalid_param("media.value is missing: pass the file's bytes as a Buffer")
+    })?;
+    let data = bytes_value(value, "media.value")?;
+    MediaUpload::new(
+        media_type,
+        content_type.as_deref(),
+        data,
+        &client.config().media_limits,
+    )
+}
+
+pub fn upload_temp_media<'e>(
+    env: &'e Env,
+    client: ArgResult<Arc<Client>>,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
+    let prepared = client.and_then(|c| upload_args(&c, args).map(|u| (c, u)));
+    spawn(
+        env,
+        UPLOAD_API,
+        async move {
+            let (client, upload) = prepared?;
+            media::upload_temp_media(&client, upload).await
+        },
+        |_, r| {
+            Ok(UploadTempMediaResult {
+                err_code: 0,
+                err_msg: format!("{UPLOAD_API}:ok"),
+                r#type: r.media_type,
+                media_id: r.media_id,
+                created_at: r.created_at,
+            })
+        },
+    )
+}
+
+fn media_id_arg(args: Option<Unknown>) -> ArgResult<String> {
+    let obj = object_arg(args, "{ mediaId }")?;
+    match string_prop(&obj, "mediaId", "mediaId")? {
+        Some(id) => Ok(id),
+        None => required_string(
+            &obj,
+            "media_id",
+            "mediaId",
+            "pass { mediaId } as returned by uploadTempMedia",
+        ),
+    }
+}
+
+pub fn get_temp_media<'e>(
+    env: &'e Env,
+    client: ArgResult<Arc<Client>>,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
+    let prepared = client.and_then(|c| {
+        let id = media_id_arg(args)?;
+        media::check_media_id(&id)?;
+        Ok((c, id))
+    });
+    spawn(
+        env,
+        GET_API,
+        async move {
+            let (client, id) = prepared?;
+            let max = client.config().max_download_bytes;
+            media::get_temp_media(&client, &id, max).await
+        },
+        |_, media| {
+            let err_msg = format!("{GET_API}:ok");
+            Ok(match media {
+                TempMedia::File { content_type, data } => Either::A(TempMediaFile {
+                    err_code: 0,
+                    err_msg,
+                    content_type,
+                    // Vec from Bytes reuses the allocation when it is not shared.
+                    buffer: Buffer::from(Vec::<u8>::from(data)),
+                }),
+                TempMedia::Video { url } => Either::B(TempMediaVideo {
+                    err_code: 0,
+                    err_msg,
+                    video_url: url,
+                }),
+            })
+        },
+    )
+}

@@ -1,0 +1,58 @@
+//! Type declarations of the client options for index.d.ts. The options are
+//! read by hand in `args::client_options` (for precise errors and for the
+//! function-valued token providers), so these structs are never built.
+#![allow(dead_code)]
+
+use napi_derive::napi;
+
+/// Options of `new WxClient(options)` and `init(options)`; all optional.
+#[napi(object)]
+pub struct WxClientOptions {
+    /// AppID; default env `WX_APPID`.
+    pub appid: Option<String>,
+    /// AppSecret; default env `WX_APPSECRET`. Never appears in errors or logs.
+    pub secret: Option<String>,
+    /// `'stable'` (POST /cgi-bin/stable_token, default) or `'legacy'` (GET /cgi-bin/token).
+    #[napi(ts_type = "'stable' | 'legacy'")]
+    pub token_mode: Option<String>,
+    /// An access token, or a function returning one (or a promise of one), from your own token service.
+    #[napi(ts_type = "string | (() => string | Promise<string>)")]
+    pub access_token: Option<String>,
+    /// Sent as `?cloudbase_access_token=`; default env `WX_CLOUDBASE_ACCESSTOKEN`,
+    /// then the file `/.tencentcloudbase/wx/cloudbase_access_token`.
+    #[napi(ts_type = "string | (() => string | Promise<string>)")]
+    pub cloudbase_access_token: Option<String>,
+    /// Cloud-run open API service: no token at all, default base URL `http://api.weixin.qq.com`.
+    pub open_api_service: Option<bool>,
+    /// Cloud Base environment id; default env `TCB_ENV`.
+    #[napi(ts_type = "string | { default?: string; storage?: string }")]
+    pub env: Option<String>,
+    /// API origin; default `https://api.weixin.qq.com`.
+    pub base_url: Option<String>,
+    /// Milliseconds per request: one number, or JSON calls and transfers apart.
+    /// Default `{ json: 15000, transfer: 60000 }`.
+    #[napi(ts_type = "number | { json?: number; transfer?: number }")]
+    pub timeout: Option<f64>,
+    /// Extra attempts on network errors, 5xx and errcode -1 (backoff with jitter); default 2.
+    pub retries: Option<u32>,
+    /// HTTP requests in flight for this client; more wait in a queue. Default 64.
+    pub max_concurrency: Option<u32>,
+    /// HTTP(S) proxy URL; by default `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` apply.
+    pub proxy: Option<String>,
+    /// Extra trusted root certificate(s), PEM.
+    #[napi(ts_type = "string | Buffer")]
+    pub ca_cert: Option<String>,
+    /// Temporary media size limits in bytes; default image 10 MiB, voice 2 MiB, video 10 MiB, thumb 64 KiB.
+    pub media_size_limits: Option<MediaSizeLimits>,
+    /// Largest body `downloadFile`/`getTempMedia` will hold in memory; default 256 MiB.
+    pub max_download_bytes: Option<f64>,
+}
+
+/// Per-type size limits of temporary media, in bytes.
+#[napi(object)]
+pub struct MediaSizeLimits {
+    pub image: Option<f64>,
+    pub voice: Option<f64>,
+    pub video: Option<f64>,
+    pub thumb: Option<f64>,
+}

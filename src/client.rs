@@ -1,0 +1,452 @@
+//! One client per appid: a pooled HTTP client, a concurrency limit, the
+//! token manager, and the request loop with retries and token replay.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::Method;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::config::ClientConfig;
+use crate::error::{is_token_errcode, ErrorKind, WxError};
+use crate::multipart::MultipartBody;
+use crate::token::{Token, TokenManager};
+
+/// Which timeout applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutClass {
+    Json,
+    Transfer,
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A path under the client's `baseUrl`.
+    Api(&'static str),
+    /// A full URL handed out by WeChat (COS upload, temp download links).
+    Absolute(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum RequestBody {
+    Empty,
+    Json(Bytes),
+    Multipart(MultipartBody),
+}
+
+/// A request that can be sent again unchanged (retries and token replays).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub target: Target,
+    pub query: Vec<(&'static str, String)>,
+    pub body: RequestBody,
+    pub timeout: TimeoutClass,
+    /// Replies larger than this are refused instead of buffered.
+    pub max_reply_bytes: u64,
+}
+
+/// JSON API replies are small; anything larger is not a WeChat JSON reply.
+pub const MAX_JSON_REPLY_BYTES: u64 = 16 * 1024 * 1024;
+
+impl Request {
+    pub fn post_json(path: &'static str, body: Bytes) -> Self {
+        Request {
+            method: Method::POST,
+            target: Target::Api(path),
+            query: Vec::new(),
+            body: RequestBody::Json(body),
+            timeout: TimeoutClass::Json,
+            max_reply_bytes: MAX_JSON_REPLY_BYTES,
+        }
+    }
+
+    fn path(&self) -> &str {
+        match &self.target {
+            Target::Api(path) => path,
+            Target::Absolute(url) => url_path(url),
+        }
+    }
+}
+
+/// The path of a URL, for messages (never the query, which may hold secrets).
+fn url_path(url: &str) -> &str {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = without_scheme
+        .find('/')
+        .map_or("/", |at| &without_scheme[at..]);
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+/// A received HTTP reply, body buffered.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn header(&self, name: reqwest::header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A WeChat API reply: the HTTP reply plus its JSON, when it was JSON.
+#[derive(Debug, Clone)]
+pub struct ApiReply {
+    pub reply: Reply,
+    pub json: Option<Value>,
+}
+
+pub struct Client {
+    cfg: ClientConfig,
+    http: reqwest::Client,
+    limiter: Semaphore,
+    tokens: TokenManager,
+}
+
+impl Client {
+    pub fn new(cfg: ClientConfig) -> Result<Self, WxError> {
+        let http = build_http_client(&cfg)?;
+        Ok(Client {
+            limiter: Semaphore::new(cfg.max_concurrency),
+            tokens: TokenManager::new(cfg.credential.clone()),
+            http,
+            cfg,
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    pub fn tokens(&self) -> &TokenManager {
+        &self.tokens
+    }
+
+    /// A WeChat API call: adds the token; on a token errcode drops that token,
+    /// fetches a new one and replays the identical request once; retries
+    /// errcode -1 (system busy) like a 5xx; any other errcode rejects.
+    pub async fn call_api(&self, request: Request) -> Result<ApiReply, WxError> {
+        let mut replayed = false;
+        let mut busy_retries = 0;
+        loop {
+            let token = self.tokens.get(self).await?;
+            let reply = self.send(&request, token.as_ref()).await?;
+            let json = parse_json_reply(&reply);
+            match errcode_of(json.as_ref()) {
+                Some(code) if is_token_errcode(code) => {
+                    let Some(token) = token else {
+                        return Err(wechat_error(code, json.as_ref(), &reply));
+                    };
+                    if !replayed && self.tokens.can_refresh() {
+                        self.tokens.invalidate(&token.value);
+                        replayed = true;
+                        continue;
+                    }
+                    let mut err = wechat_error(code, json.as_ref(), &reply);
+                    if !self.tokens.can_refresh() {
+                        err.detail.push_str(
+                            " (the token given to wx-media was rejected; supply a valid one)",
+                        );
+                    }
+                    return Err(err);
+                }
+                Some(-1) if busy_retries < self.cfg.retries => {
+                    busy_retries += 1;
+                    tokio::time::sleep(backoff(busy_retries)).await;
+                }
+                Some(code) => return Err(wechat_error(code, json.as_ref(), &reply)),
+                None if reply.is_success() => return Ok(ApiReply { reply, json }),
+                None => return Err(unexpected_status(&request, &reply)),
+            }
+        }
+    }
+
+    /// One HTTP exchange, retried on network errors (not timeouts: the server
+    /// may have acted on the request) and 5xx, with jittered backoff.
+    pub async fn send(&self, request: &Request, token: Option<&Token>) -> Result<Reply, WxError> {
+        let url = self.url_for(request, token)?;
+        let mut attempt = 0;
+        loop {
+            let outcome = self.exchange(request, url.clone()).await;
+            let retryable = match &outcome {
+                Ok(reply) => reply.status >= 500,
+                Err(e) => e.kind == ErrorKind::Network,
+            };
+            if !retryable || attempt >= self.cfg.retries {
+                return outcome;
+            }
+            attempt += 1;
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+
+    async fn exchange(&self, request: &Request, url: reqwest::Url) -> Result<Reply, WxError> {
+        let _permit = self
+            .limiter
+            .acquire()
+            .await
+            .map_err(|_| WxError::new(ErrorKind::Aborted, -1, "client is closed"))?;
+        let timeout = match request.timeout {
+            TimeoutClass::Json => self.cfg.timeouts.json,
+            TimeoutClass::Transfer => self.cfg.timeouts.transfer,
+        };
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url)
+            .timeout(timeout);
+        builder = match &request.body {
+            RequestBody::Empty => builder,
+            RequestBody::Json(json) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(json.clone()),
+            RequestBody::Multipart(form) => builder
+                .header(CONTENT_TYPE, form.content_type())
+                .header(CONTENT_LENGTH, form.len())
+                .body(form.to_body()),
+        };
+        let path = request.path();
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(e, path, timeout))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = read_body(response, request.max_reply_bytes, path, timeout).await?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn url_for(&self, request: &Request, token: Option<&Token>) -> Result<reqwest::Url, WxError> {
+        let raw = match &request.target {
+            Target::Api(path) => format!("{}{}", self.cfg.base_url, path),
+            Target::Absolute(url) => url.clone(),
+        };
+        let mut url = reqwest::Url::parse(&raw).map_err(|e| {
+            WxError::http_status(0, format!("invalid URL for {}: {e}", request.path()))
+        })?;
+        if token.is_some() || !request.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(token) = token {
+                pairs.append_pair(token.param, &token.value);
+            }
+            for (name, value) in &request.query {
+                pairs.append_pair(name, value);
+            }
+        }
+        Ok(url)
+    }
+}
+
+fn build_http_client(cfg: &ClientConfig) -> Result<reqwest::Client, WxError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10).min(cfg.timeouts.json))
+        .pool_idle_timeout(Duration::from_secs(50))
+        .pool_max_idle_per_host(cfg.max_concurrency)
+        .tcp_nodelay(true)
+        .user_agent(concat!("wx-media/", env!("CARGO_PKG_VERSION")));
+    if let Some(proxy) = &cfg.proxy {
+        let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
+            WxError::invalid_param(format!(
+                "proxy must be a URL such as http://127.0.0.1:3128 ({})",
+                crate::error::redact(&e.to_string())
+            ))
+        })?;
+        builder = builder.proxy(proxy);
+    }
+    if let Some(pem) = &cfg.ca_cert {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+            WxError::invalid_param(format!(
+                "caCert must be PEM text of one or more certificates ({e})"
+            ))
+        })?;
+        if certs.is_empty() {
+            return Err(WxError::invalid_param(
+                "caCert holds no certificate: pass PEM text starting with -----BEGIN CERTIFICATE-----",
+            ));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| WxError::invalid_param(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Reads the whole body, refusing one larger than `max` before buffering it.
+async fn read_body(
+    mut response: reqwest::Response,
+    max: u64,
+    path: &str,
+    timeout: Duration,
+) -> Result<Bytes, WxError> {
+    let status = response.status().as_u16();
+    let too_large = |n: u64| {
+        WxError::http_status(
+            status,
+            format!("reply from {path} is larger than the {max}-byte limit ({n} bytes)"),
+        )
+    };
+    let announced = response.content_length();
+    if let Some(len) = announced.filter(|&len| len > max) {
+        return Err(too_large(len));
+    }
+    // Most replies arrive as one chunk: hand it over without copying.
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, path, timeout))?
+    {
+        let total = first.as_ref().map_or(0, |f| f.len()) + buf.len() + chunk.len();
+        if total as u64 > max {
+            return Err(too_large(total as u64));
+        }
+        match first.take() {
+            None if buf.is_empty() => first = Some(chunk),
+            Some(prev) => {
+                buf.reserve(announced.map_or(prev.len() + chunk.len(), |n| n as usize));
+                buf.extend_from_slice(&prev);
+                buf.extend_from_slice(&chunk);
+            }
+            None => buf.extend_from_slice(&chunk),
+        }
+    }
+    Ok(first.unwrap_or_else(|| buf.freeze()))
+}
+
+fn transport_error(e: reqwest::Error, path: &str, timeout: Duration) -> WxError {
+    if e.is_timeout() {
+        return WxError::timeout(format!(
+            "request to {path} timed out after {} ms",
+            timeout.as_millis()
+        ));
+    }
+    // The URL (with its token) is dropped; the cause chain says what happened.
+    let e = e.without_url();
+    let mut detail = format!("request to {path} failed: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    WxError::network(detail)
+}
+
+/// Parses a reply as JSON when it looks like JSON and is not an attachment
+/// (WeChat sometimes labels JSON as text/plain, so the label is not trusted).
+pub fn parse_json_reply(reply: &Reply) -> Option<Value> {
+    let attachment = reply
+        .header(CONTENT_DISPOSITION)
+        .is_some_and(|v| v.to_ascii_lowercase().contains("attachment"));
+    if attachment {
+        return None;
+    }
+    let first = reply.body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice(&reply.body).ok()
+}
+
+fn errcode_of(json: Option<&Value>) -> Option<i64> {
+    json?
+        .get("errcode")
+        .and_then(Value::as_i64)
+        .filter(|&code| code != 0)
+}
+
+fn wechat_error(code: i64, json: Option<&Value>, reply: &Reply) -> WxError {
+    let msg = json
+        .and_then(|j| j.get("errmsg"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    WxError::wechat(code, msg).with_status(reply.status)
+}
+
+fn unexpected_status(request: &Request, reply: &Reply) -> WxError {
+    let snippet: String = String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    WxError::http_status(
+        reply.status,
+        format!(
+            "{} answered HTTP {}{}",
+            request.path(),
+            reply.status,
+            if snippet.is_empty() {
+                String::new()
+            } else {
+                format!(": {snippet}")
+            }
+        ),
+    )
+}
+
+/// 100 ms, 200 ms, 400 ms … capped at 2 s, each scaled by a random 0.5–1.5.
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(2000);
+    let jitter = 0.5 + fastrand::f64();
+    Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(headers: &[(&'static str, &'static str)], body: &'static [u8]) -> Reply {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, reqwest::header::HeaderValue::from_static(v));
+        }
+        Reply {
+            status: 200,
+            headers: map,
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn json_is_recognised_whatever_the_label() {
+        let r = reply(&[("content-type", "text/plain")], b" {\"errcode\":40007}");
+        assert_eq!(errcode_of(parse_json_reply(&r).as_ref()), Some(40007));
+        let r = reply(
+            &[("content-disposition", "attachment; filename=\"a.json\"")],
+            b"{\"a\":1}",
+        );
+        assert!(parse_json_reply(&r).is_none());
+        let r = reply(&[("content-type", "image/png")], b"\x89PNG");
+        assert!(parse_json_reply(&r).is_none());
+    }
+
+    #[test]
+    fn url_path_hides_the_query() {
+        assert_eq!(url_path("http://h:1/a/b?access_token=x"), "/a/b");
+        assert_eq!(url_path("http://h"), "/");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(150));
+        assert!(backoff(10) <= Duration::from_millis(3000));
+        assert!(backoff(10) >= Duration::from_millis(1000));
+    }
+}

@@ -1,0 +1,413 @@
+//! Temporary media: `uploadTempMedia` and `getTempMedia` (SPEC §3, §6).
+
+use bytes::Bytes;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::client::{Client, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES};
+use crate::config::MediaLimits;
+use crate::error::WxError;
+use crate::multipart::MultipartBuilder;
+
+pub const UPLOAD_API: &str = "openapi.customerServiceMessage.uploadTempMedia";
+pub const GET_API: &str = "openapi.customerServiceMessage.getTempMedia";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    Image,
+    Voice,
+    Video,
+    Thumb,
+}
+
+impl MediaType {
+    pub fn parse(s: &str) -> Result<Self, WxError> {
+        match s {
+            "image" => Ok(MediaType::Image),
+            "voice" => Ok(MediaType::Voice),
+            "video" => Ok(MediaType::Video),
+            "thumb" => Ok(MediaType::Thumb),
+            other => Err(WxError::invalid_param(format!(
+                "type must be one of 'image', 'voice', 'video', 'thumb', got '{other}'"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaType::Image => "image",
+            MediaType::Voice => "voice",
+            MediaType::Video => "video",
+            MediaType::Thumb => "thumb",
+        }
+    }
+
+    fn allowed(self) -> &'static [Format] {
+        match self {
+            MediaType::Image => &[Format::PNG, Format::JPEG, Format::GIF],
+            MediaType::Voice => &[Format::AMR, Format::MP3],
+            MediaType::Video => &[Format::MP4],
+            MediaType::Thumb => &[Format::JPEG],
+        }
+    }
+
+    fn limit(self, limits: &MediaLimits) -> u64 {
+        match self {
+            MediaType::Image => limits.image,
+            MediaType::Voice => limits.voice,
+            MediaType::Video => limits.video,
+            MediaType::Thumb => limits.thumb,
+        }
+    }
+}
+
+/// A media format WeChat accepts: its MIME type and the extension the
+/// filename must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    pub mime: &'static str,
+    pub ext: &'static str,
+}
+
+impl Format {
+    pub const PNG: Format = Format {
+        mime: "image/png",
+        ext: "png",
+    };
+    pub const JPEG: Format = Format {
+        mime: "image/jpeg",
+        ext: "jpg",
+    };
+    pub const GIF: Format = Format {
+        mime: "image/gif",
+        ext: "gif",
+    };
+    pub const AMR: Format = Format {
+        mime: "audio/amr",
+        ext: "amr",
+    };
+    pub const MP3: Format = Format {
+        mime: "audio/mpeg",
+        ext: "mp3",
+    };
+    pub const MP4: Format = Format {
+        mime: "video/mp4",
+        ext: "mp4",
+    };
+
+    const ALL: [Format; 6] = [
+        Self::PNG,
+        Self::JPEG,
+        Self::GIF,
+        Self::AMR,
+        Self::MP3,
+        Self::MP4,
+    ];
+
+    /// The format of a MIME type, accepting common aliases.
+    pub fn from_mime(content_type: &str) -> Option<Format> {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let canonical = match essence.as_str() {
+            "image/jpg" | "image/pjpeg" => "image/jpeg",
+            "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg" => "audio/mpeg",
+            "audio/amr-wb" | "audio/x-amr" => "audio/amr",
+            other => other,
+        };
+        Self::ALL.into_iter().find(|f| f.mime == canonical)
+    }
+}
+
+/// The format the bytes really are, from their magic numbers.
+pub fn sniff(data: &[u8]) -> Option<Format> {
+    let kind = infer::get(data)?;
+    Format::from_mime(kind.mime_type())
+}
+
+/// A validated upload, ready to send.
+#[derive(Debug, Clone)]
+pub struct MediaUpload {
+    pub media_type: MediaType,
+    pub format: Format,
+    pub data: Bytes,
+}
+
+impl MediaUpload {
+    /// Checks type, size and content before anything is sent: the sniffed
+    /// format must be one the type allows and must agree with `content_type`.
+    pub fn new(
+        media_type: MediaType,
+        content_type: Option<&str>,
+        data: Bytes,
+        limits: &MediaLimits,
+    ) -> Result<Self, WxError> {
+        if data.is_empty() {
+            return Err(WxError::invalid_param(
+                "media.value is empty: pass the file's bytes as a non-empty Buffer",
+            ));
+        }
+        let limit = media_type.limit(limits);
+        if data.len() as u64 > limit {
+            return Err(WxError::invalid_param(format!(
+                "media.value is {} bytes, over the {} limit of {} bytes for type '{}'",
+                data.len(),
+                media_type.as_str(),
+                limit,
+                media_type.as_str()
+            )));
+        }
+        let allowed = media_type.allowed();
+        let names = allowed
+            .iter()
+            .map(|f| f.mime)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sniffed = sniff(&data);
+        let declared = match content_type.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(ct) => Some(Format::from_mime(ct).ok_or_else(|| {
+                WxError::invalid_param(format!(
+                    "media.contentType '{ct}' is not accepted for type '{}': use one of {names}",
+                    media_type.as_str()
+                ))
+            })?),
+            None => None,
+        };
+        let format = match (declared, sniffed) {
+            (Some(d), Some(s)) if d != s => {
+                return Err(WxError::invalid_param(format!(
+                    "media.contentType says '{}' but the bytes are {}: pass the real type ('{}') or the right file",
+                    d.mime, s.mime, s.mime
+                )))
+            }
+            (_, Some(s)) => s,
+            (Some(d), None) => {
+                return Err(WxError::invalid_param(format!(
+                    "media.value does not look like {} (its first bytes match no known {} file): check the data",
+                    d.mime,
+                    media_type.as_str()
+                )))
+            }
+            (None, None) => {
+                return Err(WxError::invalid_param(format!(
+                    "cannot tell the format of media.value: pass a {} file (one of {names})",
+                    media_type.as_str()
+                )))
+            }
+        };
+        if !allowed.contains(&format) {
+            return Err(WxError::invalid_param(format!(
+                "a {} file cannot be uploaded as type '{}': use one of {names}",
+                format.mime,
+                media_type.as_str()
+            )));
+        }
+        Ok(MediaUpload {
+            media_type,
+            format,
+            data,
+        })
+    }
+
+    /// `POST /cgi-bin/media/upload?type=…` with one part `media` named
+    /// `media.<ext>` (ASCII, extension matching the content).
+    pub fn request(&self) -> Request {
+        let filename = format!("media.{}", self.format.ext);
+        let form = MultipartBuilder::new()
+            .bytes("media", &filename, self.format.mime, self.data.clone())
+            .finish();
+        Request {
+            method: Method::POST,
+            target: Target::Api("/cgi-bin/media/upload"),
+            query: vec![("type", self.media_type.as_str().to_string())],
+            body: RequestBody::Multipart(form),
+            timeout: TimeoutClass::Transfer,
+            max_reply_bytes: MAX_JSON_REPLY_BYTES,
+        }
+    }
+}
+
+/// What `uploadTempMedia` resolves with (beside errCode/errMsg).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadedMedia {
+    pub media_type: String,
+    pub media_id: String,
+    pub created_at: i64,
+}
+
+pub async fn upload_temp_media(
+    client: &Client,
+    upload: MediaUpload,
+) -> Result<UploadedMedia, WxError> {
+    let reply = client.call_api(upload.request()).await?;
+    parse_upload_reply(reply.json.as_ref(), upload.media_type)
+}
+
+/// `media_id` (or `thumb_media_id` for thumbs), and `created_at` as a number
+/// even when WeChat sends it as a string.
+fn parse_upload_reply(
+    json: Option<&Value>,
+    requested: MediaType,
+) -> Result<UploadedMedia, WxError> {
+    let json =
+        json.ok_or_else(|| WxError::http_status(200, "media/upload replied without JSON"))?;
+    let media_id = ["media_id", "thumb_media_id"]
+        .iter()
+        .find_map(|k| json.get(*k).and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| WxError::http_status(200, "media/upload reply has no media_id"))?;
+    let created_at = match json.get("created_at") {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    };
+    let media_type = json
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or(requested.as_str())
+        .to_string();
+    Ok(UploadedMedia {
+        media_type,
+        media_id: media_id.to_string(),
+        created_at,
+    })
+}
+
+/// What `getTempMedia` gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TempMedia {
+    File { content_type: String, data: Bytes },
+    Video { url: String },
+}
+
+pub fn check_media_id(media_id: &str) -> Result<(), WxError> {
+    if media_id.trim().is_empty() {
+        return Err(WxError::invalid_param(
+            "mediaId is empty: pass the mediaId that uploadTempMedia returned",
+        ));
+    }
+    if media_id.chars().any(|c| c.is_control()) {
+        return Err(WxError::invalid_param(
+            "mediaId contains control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /cgi-bin/media/get`: binary (attachment), or JSON with `video_url`,
+/// or a JSON error that may be labelled text/plain (rejected by `call_api`).
+pub async fn get_temp_media(
+    client: &Client,
+    media_id: &str,
+    max_bytes: u64,
+) -> Result<TempMedia, WxError> {
+    check_media_id(media_id)?;
+    let request = Request {
+        method: Method::GET,
+        target: Target::Api("/cgi-bin/media/get"),
+        query: vec![("media_id", media_id.to_string())],
+        body: RequestBody::Empty,
+        timeout: TimeoutClass::Transfer,
+        max_reply_bytes: max_bytes,
+    };
+    let reply = client.call_api(request).await?;
+    if let Some(url) = reply
+        .json
+        .as_ref()
+        .and_then(|j| j.get("video_url"))
+        .and_then(Value::as_str)
+    {
+        return Ok(TempMedia::Video {
+            url: url.to_string(),
+        });
+    }
+    let content_type = reply
+        .reply
+        .header(CONTENT_TYPE)
+        .map(|ct| ct.trim().to_string())
+        .unwrap_or_else(|| "application/octet-stream".to_string());
+    Ok(TempMedia::File {
+        content_type,
+        data: reply.reply.body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+    const GIF: &[u8] = b"GIF89a\x01\0\x01\0";
+
+    fn upload(t: MediaType, ct: Option<&str>, data: &'static [u8]) -> Result<MediaUpload, WxError> {
+        MediaUpload::new(t, ct, Bytes::from_static(data), &MediaLimits::default())
+    }
+
+    #[test]
+    fn sniffs_the_formats_wechat_takes() {
+        assert_eq!(sniff(PNG), Some(Format::PNG));
+        assert_eq!(sniff(JPEG), Some(Format::JPEG));
+        assert_eq!(sniff(GIF), Some(Format::GIF));
+        assert_eq!(sniff(b"#!AMR\n\0\0\0\0\0\0\0"), Some(Format::AMR));
+        assert_eq!(sniff(b"ID3\x03\0\0\0\0\0\0"), Some(Format::MP3));
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"),
+            Some(Format::MP4)
+        );
+        assert_eq!(sniff(b"hello"), None);
+    }
+
+    #[test]
+    fn content_type_must_agree_with_bytes() {
+        let e = upload(MediaType::Image, Some("image/png"), JPEG).expect_err("mismatch");
+        assert!(
+            e.detail.contains("'image/png'") && e.detail.contains("image/jpeg"),
+            "{}",
+            e.detail
+        );
+        let ok = upload(MediaType::Image, Some("image/jpg"), JPEG).expect("alias");
+        assert_eq!(ok.format, Format::JPEG);
+        let ok = upload(MediaType::Image, None, GIF).expect("sniffed");
+        assert_eq!(ok.format, Format::GIF);
+    }
+
+    #[test]
+    fn type_rules() {
+        assert!(MediaType::parse("file").is_err());
+        assert!(upload(MediaType::Thumb, None, PNG).is_err());
+        assert!(upload(MediaType::Voice, None, PNG).is_err());
+        assert!(upload(MediaType::Image, None, b"").is_err());
+        assert!(upload(MediaType::Image, Some("image/png"), b"not an image").is_err());
+        let limits = MediaLimits {
+            image: 4,
+            ..Default::default()
+        };
+        let e = MediaUpload::new(MediaType::Image, None, Bytes::from_static(PNG), &limits)
+            .expect_err("big");
+        assert!(e.detail.contains("limit"));
+    }
+
+    #[test]
+    fn reply_shapes() {
+        let j: Value =
+            serde_json::from_str(r#"{"type":"thumb","thumb_media_id":"T","created_at":"123"}"#)
+                .expect("json");
+        let r = parse_upload_reply(Some(&j), MediaType::Thumb).expect("ok");
+        assert_eq!(r.media_id, "T");
+        assert_eq!(r.created_at, 123);
+        let j: Value = serde_json::from_str(r#"{"type":"image","media_id":"M","created_at":5}"#)
+            .expect("json");
+        assert_eq!(
+            parse_upload_reply(Some(&j), MediaType::Image)
+                .expect("ok")
+                .created_at,
+            5
+        );
+        assert!(parse_upload_reply(Some(&serde_json::json!({})), MediaType::Image).is_err());
+    }
+}

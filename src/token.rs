@@ -1,0 +1,306 @@
+//! Access tokens (SPEC §5): cache with a margin, single-flight refresh,
+//! compare-and-invalidate.
+//!
+//! Reads take a short `RwLock` read; only a cold or expired cache takes the
+//! async refresh lock, so N concurrent callers cause one token request and
+//! the rest wait for its result.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+use crate::client::{Client, Request, RequestBody, TimeoutClass};
+use crate::config::{Credential, TokenMode, TokenSupply};
+use crate::error::{ErrorKind, WxError};
+
+/// Refresh this long before WeChat's expiry. WeChat keeps a replaced token
+/// valid for 5 minutes, so a 300 s margin never hands out a dead token.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
+/// How long a token from a user provider or the cloud-run token file is
+/// reused before asking again (a rejected one is dropped at once).
+const EXTERNAL_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// Static tokens are never refreshed; "fresh" for a very long time.
+const STATIC_TOKEN_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A token and the query parameter it travels in.
+#[derive(Clone)]
+pub struct Token {
+    pub value: Arc<str>,
+    /// `access_token` or `cloudbase_access_token`.
+    pub param: &'static str,
+}
+
+struct Cached {
+    token: Token,
+    fresh_until: Instant,
+}
+
+pub struct TokenManager {
+    credential: Credential,
+    cached: RwLock<Option<Cached>>,
+    refresh: tokio::sync::Mutex<()>,
+    fetches: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+    errcode: Option<i64>,
+    errmsg: Option<String>,
+}
+
+impl TokenManager {
+    pub fn new(credential: Credential) -> Self {
+        TokenManager {
+            credential,
+            cached: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a rejected token can be replaced by asking again.
+    pub fn can_refresh(&self) -> bool {
+        match &self.credential {
+            Credential::AccessToken(TokenSupply::Static(_))
+            | Credential::Cloudbase(TokenSupply::Static(_))
+            | Credential::OpenApiService
+            | Credential::Missing => false,
+            Credential::AppSecret { .. }
+            | Credential::AccessToken(TokenSupply::Provider(_))
+            | Credential::Cloudbase(TokenSupply::Provider(_))
+            | Credential::CloudbaseFile(_) => true,
+        }
+    }
+
+    /// How many times a token was fetched or asked for (diagnostics, tests).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The token to use now, fetching one if the cache is cold or stale;
+    /// `None` when requests go without a token (open API service).
+    pub async fn get(&self, client: &Client) -> Result<Option<Token>, WxError> {
+        if matches!(self.credential, Credential::OpenApiService) {
+            return Ok(None);
+        }
+        if let Some(token) = self.fresh() {
+            return Ok(Some(token));
+        }
+        let _single_flight = self.refresh.lock().await;
+        // Whoever held the lock before us may have refreshed already.
+        if let Some(token) = self.fresh() {
+            return Ok(Some(token));
+        }
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let (token, ttl) = self.fetch(client).await?;
+        let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(Cached {
+            token: token.clone(),
+            fresh_until: Instant::now() + ttl,
+        });
+        Ok(Some(token))
+    }
+
+    /// Drops the cached token, but only if it is the one that failed: a
+    /// request that started with an older token must not throw away the
+    /// fresh one another request just fetched.
+    pub fn invalidate(&self, failed: &str) {
+        let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|c| &*c.token.value == failed) {
+            *slot = None;
+        }
+    }
+
+    fn fresh(&self) -> Option<Token> {
+        let slot = self.cached.read().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref()
+            .filter(|c| Instant::now() < c.fresh_until)
+            .map(|c| c.token.clone())
+    }
+
+    async fn fetch(&self, client: &Client) -> Result<(Token, Duration), WxError> {
+        match &self.credential {
+            Credential::AppSecret {
+                appid,
+                secret,
+                mode,
+            } => fetch_from_wechat(client, appid, secret, *mode).await,
+            Credential::AccessToken(supply) => {
+                from_supply(supply, "access_token", "accessToken").await
+            }
+            Credential::Cloudbase(supply) => {
+                from_supply(supply, "cloudbase_access_token", "cloudbaseAccessToken").await
+            }
+            Credential::CloudbaseFile(path) => {
+                let text = tokio::fs::read_to_string(path).await.map_err(|e| {
+                    WxError::new(
+                        ErrorKind::Token,
+                        -1,
+                        format!(
+                            "cannot read the cloudbase access token file {}: {e}",
+                            path.display()
+                        ),
+                    )
+                })?;
+                let value = non_empty(text.trim(), "the cloudbase access token file")?;
+                Ok((token(value, "cloudbase_access_token"), EXTERNAL_TOKEN_TTL))
+            }
+            Credential::OpenApiService => {
+                Err(WxError::invalid_param("open API service uses no token"))
+            }
+            Credential::Missing => Err(WxError::invalid_param(
+                "no credentials: pass { appid, secret } (or set WX_APPID and WX_APPSECRET), \
+                 or accessToken, or cloudbaseAccessToken, or openApiService: true",
+            )),
+        }
+    }
+}
+
+fn token(value: &str, param: &'static str) -> Token {
+    Token {
+        value: Arc::from(value),
+        param,
+    }
+}
+
+fn non_empty<'a>(value: &'a str, what: &str) -> Result<&'a str, WxError> {
+    if value.is_empty() {
+        Err(WxError::new(
+            ErrorKind::Token,
+            -1,
+            format!("{what} gave an empty token"),
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
+async fn from_supply(
+    supply: &TokenSupply,
+    param: &'static str,
+    option: &str,
+) -> Result<(Token, Duration), WxError> {
+    match supply {
+        TokenSupply::Static(value) => {
+            Ok((token(non_empty(value, option)?, param), STATIC_TOKEN_TTL))
+        }
+        TokenSupply::Provider(provider) => {
+            let value = provider.fetch().await?;
+            let value = non_empty(value.trim(), &format!("the {option} provider"))?;
+            Ok((token(value, param), EXTERNAL_TOKEN_TTL))
+        }
+    }
+}
+
+async fn fetch_from_wechat(
+    client: &Client,
+    appid: &str,
+    secret: &str,
+    mode: TokenMode,
+) -> Result<(Token, Duration), WxError> {
+    let (request, endpoint) = match mode {
+        TokenMode::Stable => {
+            let body = serde_json::json!({
+                "grant_type": "client_credential",
+                "appid": appid,
+                "secret": secret,
+                "force_refresh": false,
+            });
+            (
+                Request::post_json("/cgi-bin/stable_token", Bytes::from(body.to_string())),
+                "stable_token",
+            )
+        }
+        TokenMode::Legacy => (
+            Request {
+                method: reqwest::Method::GET,
+                target: crate::client::Target::Api("/cgi-bin/token"),
+                query: vec![
+                    ("grant_type", "client_credential".to_string()),
+                    ("appid", appid.to_string()),
+                    ("secret", secret.to_string()),
+                ],
+                body: RequestBody::Empty,
+                timeout: TimeoutClass::Json,
+                max_reply_bytes: 64 * 1024,
+            },
+            "token",
+        ),
+    };
+    let reply = client.send(&request, None).await?;
+    let parsed: TokenReply = serde_json::from_slice(&reply.body).map_err(|_| {
+        WxError::http_status(
+            reply.status,
+            format!(
+                "/cgi-bin/{endpoint} answered HTTP {} with no token JSON",
+                reply.status
+            ),
+        )
+    })?;
+    match (parsed.errcode.unwrap_or(0), parsed.access_token) {
+        (0, Some(value)) if !value.is_empty() => {
+            let expires_in = parsed.expires_in.unwrap_or(7200).max(0) as u64;
+            Ok((token(&value, "access_token"), cache_ttl(expires_in)))
+        }
+        (code, _) => {
+            let code = if code == 0 { -1 } else { code };
+            let msg = parsed
+                .errmsg
+                .unwrap_or_else(|| "no access_token in reply".into());
+            Err(WxError::new(
+                ErrorKind::Token,
+                code,
+                format!("fetching access_token from /cgi-bin/{endpoint} failed: {msg}"),
+            ))
+        }
+    }
+}
+
+/// How long to reuse a token WeChat said is valid for `expires_in` seconds:
+/// the margin before expiry, or half the lifetime when it is shorter than twice the margin.
+pub fn cache_ttl(expires_in: u64) -> Duration {
+    let lifetime = Duration::from_secs(expires_in);
+    if lifetime > EXPIRY_MARGIN * 2 {
+        lifetime - EXPIRY_MARGIN
+    } else {
+        lifetime / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_keeps_a_margin() {
+        assert_eq!(cache_ttl(7200), Duration::from_secs(6900));
+        assert_eq!(cache_ttl(500), Duration::from_secs(250));
+        assert_eq!(cache_ttl(0), Duration::ZERO);
+    }
+
+    #[test]
+    fn invalidate_only_the_failed_token() {
+        let m = TokenManager::new(Credential::Missing);
+        *m.cached.write().expect("lock") = Some(Cached {
+            token: token("NEW", "access_token"),
+            fresh_until: Instant::now() + Duration::from_secs(60),
+        });
+        m.invalidate("OLD");
+        assert!(m.fresh().is_some());
+        m.invalidate("NEW");
+        assert!(m.fresh().is_none());
+    }
+
+    #[test]
+    fn static_tokens_cannot_refresh() {
+        let m = TokenManager::new(Credential::AccessToken(TokenSupply::Static("t".into())));
+        assert!(!m.can_refresh());
+        let m = TokenManager::new(Credential::CloudbaseFile("/x".into()));
+        assert!(m.can_refresh());
+    }
+}
