@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { makePayload, median, machineInfo, hasTaskset, parseArgs, loadAverage } from './lib/common.mjs'
+import { makePayload, median, machineInfo, hasTaskset, parseArgs, loadAverage, machineBusySeconds, treeCpuSeconds } from './lib/common.mjs'
 import { renderReport, renderCellTables, evaluateTargets, CLIENTS } from './lib/report.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -44,6 +44,8 @@ const cfg = {
   requireRuns: Number(args['require-runs'] ?? 9),
   latencyCalls: Number(args['latency-calls'] ?? 1000),
   strict: !!args.strict,
+  // Before each run, wait (up to this many seconds) until other processes use < 25 % of a core.
+  quietWaitS: Number(args['quiet-wait'] ?? (smoke ? 0 : 30)),
   out: args.out ? path.resolve(String(args.out)) : (smoke ? null : path.join(ROOT, 'BENCHMARKS.md'))
 }
 for (const c of cfg.clients) {
@@ -149,6 +151,25 @@ function pkgVersions () {
   v['node:undici (fetch)'] = process.versions.undici ?? '?'
   return v
 }
+/** CPU (% of one core) used by processes other than the server over a short sample. */
+async function backgroundCpuPct (ms = 500) {
+  const b0 = machineBusySeconds(); const s0 = treeCpuSeconds(srv.pid); const me0 = process.cpuUsage()
+  await sleep(ms)
+  const me = process.cpuUsage(me0)
+  return Math.max(0, ((machineBusySeconds() - b0) - (treeCpuSeconds(srv.pid) - s0) - (me.user + me.system) / 1e6) * 100 / (ms / 1000))
+}
+let waitedS = 0
+async function waitQuiet () {
+  if (!cfg.quietWaitS) return
+  const t = Date.now()
+  let pct = await backgroundCpuPct()
+  while (pct > 25 && Date.now() - t < cfg.quietWaitS * 1000) {
+    if (Date.now() - t < 600) console.log(`  (waiting for the machine to be quiet: ${pct.toFixed(0)} % of a core busy elsewhere)`)
+    await sleep(1000)
+    pct = await backgroundCpuPct()
+  }
+  waitedS += (Date.now() - t) / 1000
+}
 const fmtEta = (s) => s >= 90 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`
 
 // ---------- main ----------
@@ -228,6 +249,7 @@ for (let ci = 0; ci < cells.length; ci++) {
     const order = rotate(cfg.clients, rep + ci)
     for (const client of order) {
       if (unavailable.has(client)) continue
+      await waitQuiet()
       if (!srv.alive()) { aborted = `the server (pid ${srv.pid}) died; see bench/results/server-${srv.kind}.log`; break outer }
       const r = await runClient(client, cell, rep)
       const row = { kind: 'run', cell: cell.key, rep, ...r, client, size: cell.size, concurrency: cell.concurrency, ts: new Date().toISOString() }
@@ -244,7 +266,6 @@ for (let ci = 0; ci < cells.length; ci++) {
         continue
       }
       console.log(`  ${cell.key} rep ${rep + 1}/${cfg.reps} ${client.padEnd(14)} ${r.uploadsPerSec.toFixed(0).padStart(6)} up/s  cpu ${r.cpuMsPerUpload.toFixed(3)} ms/up  rss ${r.maxRssMB.toFixed(0)} MiB  eld p99 ${r.eldP99Ms.toFixed(2)} ms  server ${r.serverCpuPct == null ? '-' : r.serverCpuPct.toFixed(0) + '%'}  other ${r.otherCpuPct == null ? '-' : r.otherCpuPct.toFixed(0) + '%'}`)
-      await sleep(100)
     }
   }
 }
@@ -319,6 +340,7 @@ if (cfg.extras && !aborted) {
 await stopServer(srv)
 meta.durationS = Math.round((Date.now() - t0All) / 1000)
 const others = runs.filter((r) => r.ok && typeof r.otherCpuPct === 'number').map((r) => r.otherCpuPct)
+meta.quietWaitS = Math.round(waitedS)
 meta.otherCpu = { median: median(others), max: others.length ? Math.max(...others) : NaN, disturbed: others.filter((x) => x > 25).length, runs: others.length }
 const targets = evaluateTargets(summary, cells, extras)
 record({ kind: 'targets', targets })
