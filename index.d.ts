@@ -20,6 +20,38 @@ export declare class CustomerServiceMessage {
   getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo>
 }
 
+/** A running emulator of the WeChat and COS endpoints, on 127.0.0.1. */
+export declare class Emulator {
+  /** `http://127.0.0.1:PORT`: the `baseUrl` to give clients. */
+  get url(): string
+  get port(): number
+  /** The first app's appid. */
+  get appid(): string
+  /** The first app's secret. */
+  get secret(): string
+  /** The first cloud env id. */
+  get env(): string
+  /** Stops listening and ends every connection. */
+  close(): Promise<void>
+  stats(): EmulatorStats
+  /** The last ≤ 1000 requests, oldest first (none in lean mode). */
+  requests(filter?: EmulatorRequestFilter | undefined | null): Array<EmulatorRequest>
+  clearRequests(): void
+  /** Clears the request log, the counters and the faults. */
+  reset(): void
+  /** Every token issued so far answers 42001 from now on. */
+  expireTokens(): void
+  /** Moves emulator time forward by `ms` (tokens, media, links expire by it). */
+  advanceClock(ms: number): void
+  injectFault(fault: EmulatorFault): void
+  clearFaults(): void
+  /** A valid access token, as an external token service would hand out. */
+  issueToken(appid?: string | undefined | null): string
+  /** A valid token for `?cloudbase_access_token=`. */
+  issueCloudbaseToken(): string
+  info(): EmulatorInfo
+}
+
 /** `openapi` of wx-server-sdk, limited to the calls this library implements. */
 export declare class OpenApi {
   get customerServiceMessage(): CustomerServiceMessage
@@ -41,6 +73,179 @@ export declare class WxClient {
   uploadTempMedia(args: UploadTempMediaArgs): Promise<UploadTempMediaResult>
   /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
   getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo>
+  /** Uploads a file to Cloud Base storage (`/tcb/uploadfile`, then the COS form). */
+  uploadFile(args: UploadFileArgs): Promise<UploadFileResult>
+  /** Downloads a Cloud Base file into a Buffer. */
+  downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult>
+  /** Temporary download links; any number of files (split into calls of 50). */
+  getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTempFileUrlResult>
+  /** Deletes Cloud Base files; per-file failures are reported, not thrown. */
+  deleteFile(args: DeleteFileArgs): Promise<DeleteFileResult>
+}
+
+/** Per-call settings, as in wx-server-sdk. */
+export interface CallConfig {
+  /** Cloud Base environment for this call only. */
+  env?: string
+}
+
+export interface DeletedFileItem {
+  fileID: string
+  status: number
+  errMsg: string
+}
+
+/** Deletes Cloud Base files with the default client. */
+export declare function deleteFile(args: DeleteFileArgs): Promise<DeleteFileResult>
+
+export interface DeleteFileArgs {
+  fileList: Array<string>
+  config?: CallConfig
+}
+
+export interface DeleteFileResult {
+  fileList: Array<DeletedFileItem>
+  errMsg: 'deleteFile:ok'
+}
+
+/** Downloads a Cloud Base file with the default client. */
+export declare function downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult>
+
+export interface DownloadFileArgs {
+  fileID: string
+  config?: CallConfig
+}
+
+export interface DownloadFileResult {
+  fileContent: Buffer
+  /** The real HTTP status of the download. */
+  statusCode: number
+  errMsg: 'downloadFile:ok'
+}
+
+/** An app the emulator accepts on its token endpoints. */
+export interface EmulatorApp {
+  appid: string
+  secret: string
+}
+
+/** A fault for requests whose path starts with `path`. */
+export interface EmulatorFault {
+  path: string
+  /** Sleep first; alone, the request is then handled normally. */
+  delayMs?: number
+  /** Answer with this HTTP status (body optional). */
+  status?: number
+  /** Answer HTTP 200 `{errcode, errmsg}`. */
+  errcode?: number
+  errmsg?: string
+  /** Drop the connection without any answer. */
+  reset?: boolean
+  /** Answer with exactly this body (a string is sent as is, anything else as JSON). */
+  body?: unknown
+  contentType?: string
+  /** How many matching requests it hits: default 1, 0 = forever. */
+  times?: number
+}
+
+export interface EmulatorInfo {
+  url: string
+  apps: Array<EmulatorApp>
+  envs: Array<string>
+}
+
+/** Per-type size limits of `/cgi-bin/media/upload`, in bytes. */
+export interface EmulatorMediaLimits {
+  image?: number
+  voice?: number
+  video?: number
+  thumb?: number
+}
+
+/** One logged request and what the emulator answered. */
+export interface EmulatorRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+  headers: EmulatorRequestHeaders
+  bodySize: number
+  bodySha256: string
+  /** The parsed JSON body, or null. */
+  json: unknown
+  parts: Array<EmulatorRequestPart>
+  /** HTTP status sent; null when the connection was reset by a fault. */
+  status: number | null
+  /** `errcode` of a WeChat JSON answer. */
+  errcode: number | null
+}
+
+export interface EmulatorRequestFilter {
+  /** Only requests whose path starts with this. */
+  path?: string
+}
+
+export interface EmulatorRequestHeaders {
+  contentType: string | null
+  contentLength: number | null
+  transferEncoding: string | null
+}
+
+/** One multipart part as received, in wire order. */
+export interface EmulatorRequestPart {
+  name: string
+  filename: string | null
+  contentType: string | null
+  size: number
+  sha256: string
+  /** The text of a non-file field of at most 4 KiB. */
+  value: string | null
+}
+
+/** Options of `startEmulator()`; every field is optional. */
+export interface EmulatorStartOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number
+  /** Interface to bind; default `127.0.0.1`. */
+  host?: string
+  /** Apps accepted by the token endpoints; default one emulator app. */
+  apps?: Array<EmulatorApp>
+  /** Cloud Base env ids; default `['wx-media-emu']`. */
+  envs?: Array<string>
+  /** Accept requests with no token at all (cloud-run open-API service). */
+  openApiService?: boolean
+  /** Benchmark mode: no request log, no hashing, media not kept. */
+  lean?: boolean
+  /** Cap on kept media bytes and on kept object bytes (each); default 512 MiB. */
+  maxStoredBytes?: number
+  /** Largest request body read; bigger ones get HTTP 413. Default 64 MiB. */
+  maxBodyBytes?: number
+  /** Media size limits; defaults image 10 MiB, voice 2 MiB, video 10 MiB, thumb 64 KiB. */
+  mediaLimits?: EmulatorMediaLimits
+}
+
+/** Counters since start (or the last `reset()`). */
+export interface EmulatorStats {
+  /** Requests per route (`/cgi-bin/media/upload`, `/cos`, `/tcb-dl`, …). */
+  requests: Record<string, number>
+  /** Calls to `/cgi-bin/token` and `/cgi-bin/stable_token`. */
+  tokenFetches: number
+  storedMedia: number
+  storedMediaBytes: number
+  storedObjects: number
+  storedObjectBytes: number
+}
+
+/** Temporary download links with the default client. */
+export declare function getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTempFileUrlResult>
+
+export interface GetTempFileUrlArgs {
+  fileList: Array<string | TempFileUrlRequestItem>
+  config?: CallConfig
+}
+
+export interface GetTempFileUrlResult {
+  fileList: Array<TempFileUrlItem>
+  errMsg: 'getTempFileURL:ok'
 }
 
 /** Fetches temporary media with the default client. */
@@ -74,6 +279,25 @@ export interface MediaSizeLimits {
   thumb?: number
 }
 
+/** Starts the emulator; resolves once it is listening. */
+export declare function startEmulator(options?: EmulatorStartOptions | undefined | null): Promise<Emulator>
+
+export interface TempFileUrlItem {
+  fileID: string
+  /** `''` when `status` is not 0. */
+  tempFileURL: string
+  maxAge: number
+  /** 0, or the cloud error code (e.g. -503003 for a missing file). */
+  status: number
+  errMsg: string
+}
+
+export interface TempFileUrlRequestItem {
+  fileID: string
+  /** Link lifetime in seconds; default 86400. */
+  maxAge?: number
+}
+
 /** An image, voice or thumb fetched back. */
 export interface TempMediaFile {
   errCode: 0
@@ -87,6 +311,28 @@ export interface TempMediaVideo {
   errCode: 0
   errMsg: string
   videoUrl: string
+}
+
+/** Uploads a file to Cloud Base storage with the default client. */
+export declare function uploadFile(args: UploadFileArgs): Promise<UploadFileResult>
+
+export interface UploadFileArgs {
+  /** Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes. */
+  cloudPath: string
+  /**
+   * A Buffer or Uint8Array (sent without copying: do not modify it until the
+   * call settles) or an `fs.ReadStream` (the file is streamed by Rust; the
+   * stream itself is closed).
+   */
+  fileContent: Buffer | Uint8Array | import('fs').ReadStream
+  config?: CallConfig
+}
+
+export interface UploadFileResult {
+  fileID: string
+  /** The real COS HTTP status (204 normally). */
+  statusCode: number
+  errMsg: 'uploadFile:ok'
 }
 
 /** Uploads temporary media with the default client. */

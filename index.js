@@ -836,9 +836,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CustomerServiceMessage = nativeBinding.CustomerServiceMessage
+module.exports.Emulator = nativeBinding.Emulator
 module.exports.OpenApi = nativeBinding.OpenApi
 module.exports.WxClient = nativeBinding.WxClient
+module.exports.deleteFile = nativeBinding.deleteFile
+module.exports.downloadFile = nativeBinding.downloadFile
+module.exports.getTempFileURL = nativeBinding.getTempFileURL
 module.exports.getTempMedia = nativeBinding.getTempMedia
 module.exports.init = nativeBinding.init
+module.exports.startEmulator = nativeBinding.startEmulator
+module.exports.uploadFile = nativeBinding.uploadFile
 module.exports.uploadTempMedia = nativeBinding.uploadTempMedia
 module.exports.version = nativeBinding.version

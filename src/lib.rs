@@ -11,4 +11,5 @@ pub mod emulator;
 pub mod error;
 pub mod media;
 pub mod multipart;
+pub mod storage;
 pub mod token;

@@ -9,6 +9,9 @@ use napi_derive::napi;
 use super::args::{client_options, ArgResult};
 use super::errors::js_error;
 use super::media::{self, TempMediaFile, TempMediaVideo, UploadTempMediaResult};
+use super::storage::{
+    self, DeleteFileResult, DownloadFileResult, GetTempFileUrlResult, UploadFileResult,
+};
 use crate::client::Client;
 use crate::config::{ClientConfig, ClientOptions, ProcessEnvironment};
 
@@ -118,6 +121,59 @@ impl WxClient {
     ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
         media::get_temp_media(env, Ok(self.inner.clone()), args)
     }
+
+    /// Uploads a file to Cloud Base storage (`/tcb/uploadfile`, then the COS form).
+    #[napi(
+        ts_args_type = "args: UploadFileArgs",
+        ts_return_type = "Promise<UploadFileResult>"
+    )]
+    pub fn upload_file<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, UploadFileResult>> {
+        storage::upload_file(env, Ok(self.inner.clone()), args)
+    }
+
+    /// Downloads a Cloud Base file into a Buffer.
+    #[napi(
+        ts_args_type = "args: DownloadFileArgs",
+        ts_return_type = "Promise<DownloadFileResult>"
+    )]
+    pub fn download_file<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, DownloadFileResult>> {
+        storage::download_file(env, Ok(self.inner.clone()), args)
+    }
+
+    /// Temporary download links; any number of files (split into calls of 50).
+    #[napi(
+        js_name = "getTempFileURL",
+        ts_args_type = "args: GetTempFileUrlArgs",
+        ts_return_type = "Promise<GetTempFileUrlResult>"
+    )]
+    pub fn get_temp_file_url<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, GetTempFileUrlResult>> {
+        storage::get_temp_file_url(env, Ok(self.inner.clone()), args)
+    }
+
+    /// Deletes Cloud Base files; per-file failures are reported, not thrown.
+    #[napi(
+        ts_args_type = "args: DeleteFileArgs",
+        ts_return_type = "Promise<DeleteFileResult>"
+    )]
+    pub fn delete_file<'e>(
+        &self,
+        env: &'e Env,
+        args: Option<Unknown<'e>>,
+    ) -> Result<PromiseRaw<'e, DeleteFileResult>> {
+        storage::delete_file(env, Ok(self.inner.clone()), args)
+    }
 }
 
 /// `openapi` of wx-server-sdk, limited to the calls this library implements.
@@ -204,6 +260,55 @@ pub fn get_temp_media<'e>(
     args: Option<Unknown<'e>>,
 ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
     media::get_temp_media(env, default_client(), args)
+}
+
+/// Uploads a file to Cloud Base storage with the default client.
+#[napi(
+    ts_args_type = "args: UploadFileArgs",
+    ts_return_type = "Promise<UploadFileResult>"
+)]
+pub fn upload_file<'e>(
+    env: &'e Env,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, UploadFileResult>> {
+    storage::upload_file(env, default_client(), args)
+}
+
+/// Downloads a Cloud Base file with the default client.
+#[napi(
+    ts_args_type = "args: DownloadFileArgs",
+    ts_return_type = "Promise<DownloadFileResult>"
+)]
+pub fn download_file<'e>(
+    env: &'e Env,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, DownloadFileResult>> {
+    storage::download_file(env, default_client(), args)
+}
+
+/// Temporary download links with the default client.
+#[napi(
+    js_name = "getTempFileURL",
+    ts_args_type = "args: GetTempFileUrlArgs",
+    ts_return_type = "Promise<GetTempFileUrlResult>"
+)]
+pub fn get_temp_file_url<'e>(
+    env: &'e Env,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, GetTempFileUrlResult>> {
+    storage::get_temp_file_url(env, default_client(), args)
+}
+
+/// Deletes Cloud Base files with the default client.
+#[napi(
+    ts_args_type = "args: DeleteFileArgs",
+    ts_return_type = "Promise<DeleteFileResult>"
+)]
+pub fn delete_file<'e>(
+    env: &'e Env,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, DeleteFileResult>> {
+    storage::delete_file(env, default_client(), args)
 }
 
 /// Adds `openapi` (bound to the default client) to the module exports.

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+'use strict'
+// Runs the wx-media emulator (WeChat + COS endpoints) as its own process.
+// Prints one JSON line {url, appid, secret, env} on stdout once listening;
+// stops cleanly on SIGINT / SIGTERM.
+
+const { startEmulator } = require('../index.js')
+
+const USAGE = 'usage: wx-media-emulator [--port N] [--host ADDR] [--lean] [--open-api-service]'
+
+function parseArgs(argv) {
+  const options = { port: 0 }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const [flag, inline] = arg.split(/=(.*)/s, 2)
+    const value = () => (inline !== undefined ? inline : argv[++i])
+    switch (flag) {
+      case '--port': {
+        const port = Number(value())
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --port: ${arg}`)
+        options.port = port
+        break
+      }
+      case '--host':
+        options.host = value()
+        break
+      case '--lean':
+        options.lean = true
+        break
+      case '--open-api-service':
+        options.openApiService = true
+        break
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE + '\n')
+        process.exit(0)
+        break
+      default:
+        throw new Error(`unknown argument: ${arg}`)
+    }
+  }
+  return options
+}
+
+async function main() {
+  let options
+  try {
+    options = parseArgs(process.argv.slice(2))
+  } catch (err) {
+    process.stderr.write(`${err.message}\n${USAGE}\n`)
+    process.exit(2)
+  }
+  const emulator = await startEmulator(options)
+  // The server lives on napi's tokio threads, which do not keep Node's event
+  // loop alive: this timer does, until a signal arrives.
+  const keepAlive = setInterval(() => {}, 1 << 30)
+  let stopping = false
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    clearInterval(keepAlive)
+    await emulator.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  const { url, appid, secret, env } = emulator
+  process.stdout.write(JSON.stringify({ url, appid, secret, env }) + '\n')
+}
+
+main().catch((err) => {
+  process.stderr.write(`wx-media-emulator: ${err.message}\n`)
+  process.exit(1)
+})

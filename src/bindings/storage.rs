@@ -1,0 +1,450 @@
+//! JS side of Cloud Base storage: argument shapes, result shapes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::args::{
+    bytes_value, count_value, describe, object_arg, prop, required_string, string_prop, ArgResult,
+};
+use super::errors::spawn;
+use crate::client::Client;
+use crate::error::WxError;
+use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE};
+
+/// Per-call settings, as in wx-server-sdk.
+#[allow(dead_code)] // index.d.ts only; read by hand in `call_env`
+#[napi(object)]
+pub struct CallConfig {
+    /// Cloud Base environment for this call only.
+    pub env: Option<String>,
+}
+
+#[allow(dead_code)] // index.d.ts only
+#[napi(object)]
+pub struct UploadFileArgs {
+    /// Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes.
+    pub cloud_path: String,
+    /// A Buffer or Uint8Array (sent without copying: do not modify it until the
+    /// call settles) or an `fs.ReadStream` (the file is streamed by Rust; the
+    /// stream itself is closed).
+    #[napi(ts_type = "Buffer | Uint8Array | import('fs').ReadStream")]
+    pub file_content: Buffer,
+    pub config: Option<CallConfig>,
+}
+
+#[napi(object)]
+pub struct UploadFileResult {
+    #[napi(js_name = "fileID")]
+    pub file_id: String,
+    /// The real COS HTTP status (204 normally).
+    pub status_code: u32,
+    #[napi(ts_type = "'uploadFile:ok'")]
+    pub err_msg: String,
+}
+
+#[allow(dead_code)] // index.d.ts only
+#[napi(object)]
+pub struct DownloadFileArgs {
+    #[napi(js_name = "fileID")]
+    pub file_id: String,
+    pub config: Option<CallConfig>,
+}
+
+#[napi(object)]
+pub struct DownloadFileResult {
+    pub file_content: Buffer,
+    /// The real HTTP status of the download.
+    pub status_code: u32,
+    #[napi(ts_type = "'downloadFile:ok'")]
+    pub err_msg: String,
+}
+
+#[allow(dead_code)] // index.d.ts only
+#[napi(object)]
+pub struct TempFileUrlRequestItem {
+    #[napi(js_name = "fileID")]
+    pub file_id: String,
+    /// Link lifetime in seconds; default 86400.
+    pub max_age: Option<u32>,
+}
+
+#[allow(dead_code)] // index.d.ts only
+#[napi(object)]
+pub struct GetTempFileUrlArgs {
+    #[napi(ts_type = "Array<string | TempFileUrlRequestItem>")]
+    pub file_list: Vec<String>,
+    pub config: Option<CallConfig>,
+}
+
+#[napi(object)]
+pub struct TempFileUrlItem {
+    #[napi(js_name = "fileID")]
+    pub file_id: String,
+    /// `''` when `status` is not 0.
+    #[napi(js_name = "tempFileURL")]
+    pub temp_file_url: String,
+    pub max_age: u32,
+    /// 0, or the cloud error code (e.g. -503003 for a missing file).
+    pub status: i32,
+    pub err_msg: String,
+}
+
+#[napi(object)]
+pub struct GetTempFileUrlResult {
+    pub file_list: Vec<TempFileUrlItem>,
+    #[napi(ts_type = "'getTempFileURL:ok'")]
+    pub err_msg: String,
+}
+
+#[allow(dead_code)] // index.d.ts only
+#[napi(object)]
+pub struct DeleteFileArgs {
+    pub file_list: Vec<String>,
+    pub config: Option<CallConfig>,
+}
+
+#[napi(object)]
+pub struct DeletedFileItem {
+    #[napi(js_name = "fileID")]
+    pub file_id: String,
+    pub status: i32,
+    pub err_msg: String,
+}
+
+#[napi(object)]
+pub struct DeleteFileResult {
+    pub file_list: Vec<DeletedFileItem>,
+    #[napi(ts_type = "'deleteFile:ok'")]
+    pub err_msg: String,
+}
+
+/// `config.env` of a call, if given.
+fn call_env(obj: &Object) -> ArgResult<Option<String>> {
+    match prop(obj, "config")? {
+        None => Ok(None),
+        Some(v) => {
+            let config = object_arg(Some(v), "config as { env }")?;
+            string_prop(&config, "env", "config.env")
+        }
+    }
+}
+
+/// A Buffer / Uint8Array (not copied) or an `fs.ReadStream` (Rust streams its
+/// file; the JS stream is destroyed so it does not hold a descriptor).
+fn file_content(value: Option<Unknown>) -> ArgResult<FileContent> {
+    const ACCEPTED: &str = "a Buffer, a Uint8Array or an fs.ReadStream (fs.createReadStream(path))";
+    let Some(value) = value else {
+        return Err(WxError::invalid_param(format!(
+            "fileContent is missing: pass {ACCEPTED}"
+        )));
+    };
+    if value.is_buffer().unwrap_or(false) || value.is_typedarray().unwrap_or(false) {
+        return bytes_value(value, "fileContent").map(FileContent::Bytes);
+    }
+    if !matches!(value.get_type(), Ok(ValueType::Object)) {
+        return Err(WxError::invalid_param(format!(
+            "fileContent must be {ACCEPTED}, got {}",
+            describe(&value)
+        )));
+    }
+    let stream =
+        Object::from_unknown(value).map_err(|e| WxError::invalid_param(e.reason.clone()))?;
+    read_stream(&stream).ok_or_else(|| {
+        WxError::invalid_param(format!(
+            "fileContent must be {ACCEPTED}; other streams have no known length (read them into a Buffer first)"
+        ))
+    })?
+}
+
+/// `Some` when `stream` looks like an `fs.ReadStream` (has a `path` and
+/// `bytesRead`, and `pipe`).
+fn read_stream(stream: &Object) -> Option<ArgResult<FileContent>> {
+    let is_fs_stream = has_type(stream, "bytesRead", ValueType::Number)
+        && has_type(stream, "pipe", ValueType::Function)
+        && stream.get::<Unknown>("path").ok().flatten().is_some();
+    if !is_fs_stream {
+        return None;
+    }
+    Some(read_stream_content(stream))
+}
+
+fn has_type(obj: &Object, name: &str, ty: ValueType) -> bool {
+    matches!(obj.get::<Unknown>(name), Ok(Some(v)) if v.get_type().ok() == Some(ty))
+}
+
+fn read_stream_content(stream: &Object) -> ArgResult<FileContent> {
+    let path = match prop(stream, "path")? {
+        Some(p) if matches!(p.get_type(), Ok(ValueType::String)) => {
+            String::from_unknown(p).map_err(|e| WxError::invalid_param(e.reason.clone()))?
+        }
+        Some(p) if p.is_buffer().unwrap_or(false) => {
+            let bytes = bytes_value(p, "fileContent.path")?;
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| WxError::invalid_param("fileContent.path is not valid UTF-8"))?
+        }
+        _ => {
+            return Err(WxError::invalid_param(
+                "fileContent is an fs.ReadStream without a path (opened from a descriptor): pass fs.createReadStream(path) or a Buffer",
+            ))
+        }
+    };
+    let already_read = prop(stream, "bytesRead")?
+        .map(|v| count_value(v, "fileContent.bytesRead"))
+        .transpose()?
+        .unwrap_or(0);
+    if already_read > 0 {
+        return Err(WxError::invalid_param(
+            "fileContent is an fs.ReadStream that has already been read from: pass a fresh stream",
+        ));
+    }
+    let start = prop(stream, "start")?
+        .map(|v| count_value(v, "fileContent.start"))
+        .transpose()?
+        .unwrap_or(0);
+    let end = match prop(stream, "end")? {
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => {
+            let n = f64::from_unknown(v).map_err(|e| WxError::invalid_param(e.reason.clone()))?;
+            // fs.ReadStream uses Infinity for "to the end".
+            n.is_finite().then(|| n.max(0.0) as u64)
+        }
+        _ => None,
+    };
+    destroy_stream(stream);
+    Ok(FileContent::File {
+        path: PathBuf::from(path),
+        start,
+        end,
+    })
+}
+
+/// The stream opened a descriptor that nobody will read through: close it.
+fn destroy_stream(stream: &Object) {
+    if let Ok(Some(destroy)) = stream.get::<Function<(), Unknown>>("destroy") {
+        // A failure to close is not the caller's upload failing; ignore it.
+        let _ = destroy.apply(stream, ());
+    }
+}
+
+pub fn upload_file<'e>(
+    env: &'e Env,
+    client: ArgResult<Arc<Client>>,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, UploadFileResult>> {
+    let prepared = client.and_then(|client| {
+        let obj = object_arg(args, "{ cloudPath, fileContent, config?: { env } }")?;
+        let cloud_path = required_string(
+            &obj,
+            "cloudPath",
+            "cloudPath",
+            "pass a path such as 'images/a.png'",
+        )?;
+        storage::check_cloud_path(&cloud_path)?;
+        let env = storage::resolve_env(call_env(&obj)?, &client)?;
+        let content = file_content(prop(&obj, "fileContent")?)?;
+        Ok((client, env, cloud_path, content))
+    });
+    spawn(
+        env,
+        storage::UPLOAD_API,
+        async move {
+            let (client, env, cloud_path, content) = prepared?;
+            storage::upload_file(&client, &env, &cloud_path, content).await
+        },
+        |_, r| {
+            Ok(UploadFileResult {
+                file_id: r.file_id,
+                status_code: u32::from(r.status_code),
+                err_msg: "uploadFile:ok".to_string(),
+            })
+        },
+    )
+}
+
+pub fn download_file<'e>(
+    env: &'e Env,
+    client: ArgResult<Arc<Client>>,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, DownloadFileResult>> {
+    let prepared = client.and_then(|client| {
+        let obj = object_arg(args, "{ fileID, config?: { env } }")?;
+        let file_id = required_string(
+            &obj,
+            "fileID",
+            "fileID",
+            "pass the fileID uploadFile returned",
+        )?;
+        storage::check_file_id(&file_id, "fileID")?;
+        let env = storage::resolve_env(call_env(&obj)?, &client)?;
+        Ok((client, env, file_id))
+    });
+    spawn(
+        env,
+        storage::DOWNLOAD_API,
+        async move {
+            let (client, env, file_id) = prepared?;
+            storage::download_file(&client, &env, &file_id).await
+        },
+        |_, r| {
+            Ok(DownloadFileResult {
+                file_content: Buffer::from(Vec::<u8>::from(r.content)),
+                status_code: u32::from(r.status_code),
+                err_msg: "downloadFile:ok".to_string(),
+            })
+        },
+    )
+}
+
+/// The `fileList` array of a batch call.
+fn file_list<'e>(obj: &Object<'e>, usage: &str) -> ArgResult<Vec<Unknown<'e>>> {
+    let list = prop(obj, "fileList")?
+        .ok_or_else(|| WxError::invalid_param(format!("fileList is missing: pass {usage}")))?;
+    if !list.is_array().unwrap_or(false) {
+        return Err(WxError::invalid_param(format!(
+            "fileList must be an array, got {}",
+            describe(&list)
+        )));
+    }
+    let items: Vec<Unknown<'e>> = Vec::from_unknown(list)
+        .map_err(|e| WxError::invalid_param(format!("cannot read fileList: {}", e.reason)))?;
+    if items.is_empty() {
+        return Err(WxError::invalid_param(format!(
+            "fileList is empty: pass {usage}"
+        )));
+    }
+    Ok(items)
+}
+
+fn temp_url_item(value: Unknown, index: usize) -> ArgResult<TempUrlItem> {
+    let what = format!("fileList[{index}]");
+    if matches!(value.get_type(), Ok(ValueType::String)) {
+        let file_id =
+            String::from_unknown(value).map_err(|e| WxError::invalid_param(e.reason.clone()))?;
+        return Ok(TempUrlItem {
+            file_id,
+            max_age: DEFAULT_MAX_AGE,
+        });
+    }
+    let obj = object_arg(
+        Some(value),
+        &format!("{what} as a fileID string or {{ fileID, maxAge? }}"),
+    )?;
+    let file_id = required_string(
+        &obj,
+        "fileID",
+        &format!("{what}.fileID"),
+        "pass the fileID uploadFile returned",
+    )?;
+    let max_age = match prop(&obj, "maxAge")? {
+        None => DEFAULT_MAX_AGE,
+        Some(v) => match count_value(v, &format!("{what}.maxAge"))? {
+            0 => {
+                return Err(WxError::invalid_param(format!(
+                    "{what}.maxAge must be at least 1 second"
+                )))
+            }
+            n => n,
+        },
+    };
+    Ok(TempUrlItem { file_id, max_age })
+}
+
+pub fn get_temp_file_url<'e>(
+    env: &'e Env,
+    client: ArgResult<Arc<Client>>,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, GetTempFileUrlResult>> {
+    const USAGE: &str = "{ fileList: [fileID or { fileID, maxAge }], config?: { env } }";
+    let prepared = client.and_then(|client| {
+        let obj = object_arg(args, USAGE)?;
+        let items = file_list(&obj, USAGE)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| temp_url_item(v, i))
+            .collect::<ArgResult<Vec<_>>>()?;
+        for (i, item) in items.iter().enumerate() {
+            storage::check_file_id(&item.file_id, &format!("fileList[{i}]"))?;
+        }
+        let env = storage::resolve_env(call_env(&obj)?, &client)?;
+        Ok((client, env, items))
+    });
+    spawn(
+        env,
+        storage::TEMP_URL_API,
+        async move {
+            let (client, env, items) = prepared?;
+            storage::get_temp_file_urls(&client, &env, items).await
+        },
+        |_, list| {
+            Ok(GetTempFileUrlResult {
+                file_list: list
+                    .into_iter()
+                    .map(|t| TempFileUrlItem {
+                        file_id: t.file_id,
+                        temp_file_url: t.temp_file_url,
+                        max_age: u32::try_from(t.max_age).unwrap_or(u32::MAX),
+                        status: clamp_i32(t.status),
+                        err_msg: t.err_msg,
+                    })
+                    .collect(),
+                err_msg: "getTempFileURL:ok".to_string(),
+            })
+        },
+    )
+}
+
+fn clamp_i32(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
+}
+
+pub fn delete_file<'e>(
+    env: &'e Env,
+    client: ArgResult<Arc<Client>>,
+    args: Option<Unknown<'e>>,
+) -> Result<PromiseRaw<'e, DeleteFileResult>> {
+    const USAGE: &str = "{ fileList: [fileID, …], config?: { env } }";
+    let prepared = client.and_then(|client| {
+        let obj = object_arg(args, USAGE)?;
+        let ids = file_list(&obj, USAGE)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if !matches!(v.get_type(), Ok(ValueType::String)) {
+                    return Err(WxError::invalid_param(format!(
+                        "fileList[{i}] must be a fileID string, got {}",
+                        describe(&v)
+                    )));
+                }
+                let id = String::from_unknown(v)
+                    .map_err(|e| WxError::invalid_param(e.reason.clone()))?;
+                storage::check_file_id(&id, &format!("fileList[{i}]"))?;
+                Ok(id)
+            })
+            .collect::<ArgResult<Vec<_>>>()?;
+        let env = storage::resolve_env(call_env(&obj)?, &client)?;
+        Ok((client, env, ids))
+    });
+    spawn(
+        env,
+        storage::DELETE_API,
+        async move {
+            let (client, env, ids) = prepared?;
+            storage::delete_files(&client, &env, ids).await
+        },
+        |_, list| {
+            Ok(DeleteFileResult {
+                file_list: list
+                    .into_iter()
+                    .map(|d| DeletedFileItem {
+                        file_id: d.file_id,
+                        status: clamp_i32(d.status),
+                        err_msg: d.err_msg,
+                    })
+                    .collect(),
+                err_msg: "deleteFile:ok".to_string(),
+            })
+        },
+    )
+}
