@@ -46,6 +46,7 @@ const cfg = {
   strict: !!args.strict,
   // Before each run, wait (up to this many seconds) until other processes use < 25 % of a core.
   quietWaitS: Number(args['quiet-wait'] ?? (smoke ? 0 : 30)),
+  quietBudgetS: Number(args['quiet-budget'] ?? 300), // total waiting allowed over the whole run
   out: args.out ? path.resolve(String(args.out)) : (smoke ? null : path.join(ROOT, 'BENCHMARKS.md'))
 }
 for (const c of cfg.clients) {
@@ -160,10 +161,11 @@ async function backgroundCpuPct (ms = 500) {
 }
 let waitedS = 0
 async function waitQuiet () {
-  if (!cfg.quietWaitS) return
+  if (!cfg.quietWaitS || waitedS >= cfg.quietBudgetS) return
   const t = Date.now()
   let pct = await backgroundCpuPct()
-  while (pct > 25 && Date.now() - t < cfg.quietWaitS * 1000) {
+  const limit = Math.min(cfg.quietWaitS, cfg.quietBudgetS - waitedS) * 1000
+  while (pct > 25 && Date.now() - t < limit) {
     if (Date.now() - t < 600) console.log(`  (waiting for the machine to be quiet: ${pct.toFixed(0)} % of a core busy elsewhere)`)
     await sleep(1000)
     pct = await backgroundCpuPct()
