@@ -43,7 +43,8 @@ const cfg = {
   soakBudgetMs: Number(args['soak-budget'] ?? 600000),
   requireRuns: Number(args['require-runs'] ?? 9),
   latencyCalls: Number(args['latency-calls'] ?? 1000),
-  strict: !!args.strict,
+  // Smoke is strict: CI must notice when wx-media (or any client) stops loading.
+  strict: args.strict === undefined ? smoke : args.strict !== false,
   // Before each run, wait (up to this many seconds) until other processes use < 25 % of a core.
   quietWaitS: Number(args['quiet-wait'] ?? (smoke ? 0 : 30)),
   quietBudgetS: Number(args['quiet-budget'] ?? 300), // total waiting allowed over the whole run

@@ -115,7 +115,7 @@ export function renderCellTables (summary, cells, clients, targets = []) {
       if (!r.available) { parts.push(`| ${labelOf(id)} | not available | | | | | | | | | |`); continue }
       if (!r.okRuns) { parts.push(`| ${labelOf(id)} | **FAILED**: ${String(r.error || '').replace(/\|/g, '\\|').slice(0, 160)} | | | | | | | | | ${id === 'wx-media' ? '✗' : ''} |`); continue }
       const tg = id === 'wx-media'
-        ? targets.filter((t) => t.cell === cell.key).map((t) => `${mark(t.pass)} ${t.short} (${fmtTargetValue(t)})`).join('<br>')
+        ? targets.filter((t) => t.cell === cell.key && t.pass !== null).map((t) => `${mark(t.pass)} ${t.short} (${fmtTargetValue(t)})`).join('<br>')
         : ''
       const failNote = r.failed ? ` (${r.runs - r.okRuns} run(s) failed)` : ''
       parts.push(`| ${labelOf(id)}${failNote} | ${fmt(r.uploadsPerSec, 0)} | ${fmt(ratio(r.uploadsPerSec, ax?.uploadsPerSec), 2)} | ${fmt(ratio(r.uploadsPerSec, raw?.uploadsPerSec), 2)} | ${fmt(r.cpuMsPerUpload, 3)} | ${fmt(ratio(r.cpuMsPerUpload, raw?.cpuMsPerUpload), 2)} | ${fmt(r.maxRssMB, 0)} | ${fmt(r.eldP50Ms, 2)} | ${fmt(r.eldP99Ms, 2)} | ${fmt(r.serverCpuPct, 0)} | ${tg} |`)
