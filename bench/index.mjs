@@ -13,7 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { makePayload, median, machineInfo, hasTaskset, parseArgs, loadAverage, machineBusySeconds, treeCpuSeconds } from './lib/common.mjs'
-import { renderReport, renderCellTables, evaluateTargets, CLIENTS } from './lib/report.mjs'
+import { renderReport, renderCellTables, evaluateTargets, summarize, loadResults, CLIENTS } from './lib/report.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(here, '..')
@@ -52,6 +52,28 @@ const cfg = {
 }
 for (const c of cfg.clients) {
   if (!CLIENTS.some((k) => k.id === c)) { console.error(`unknown client ${c}; known: ${CLIENTS.map((k) => k.id).join(', ')}`); process.exit(2) }
+}
+const sizeLabel = (n) => n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : `${n / 1024} KiB`
+const cellKey = (size, c) => `${sizeLabel(size).replace(' ', '')}-c${c}`
+const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length])
+
+if (args['report-from']) {
+  // Rebuild the Markdown report from a results file, without running anything.
+  const file = path.resolve(String(args['report-from']))
+  const r = loadResults(file)
+  const cells = []
+  for (const size of r.cfg.sizes) for (const c of r.cfg.concurrency) cells.push({ size, concurrency: c, key: cellKey(size, c), label: `${sizeLabel(size)}, concurrency ${c}` })
+  const summary = summarize(r.runs, cells, r.cfg.clients, r.unavailable)
+  const targets = evaluateTargets(summary, cells, r.extras)
+  if (!r.meta.otherCpu) {
+    const others = r.runs.filter((x) => x.ok && typeof x.otherCpuPct === 'number').map((x) => x.otherCpuPct)
+    r.meta.otherCpu = { median: median(others), max: others.length ? Math.max(...others) : NaN, disturbed: others.filter((x) => x > 25).length, runs: others.length }
+  }
+  if (!r.meta.durationS && r.runs.length) r.meta.durationS = Math.round((Date.parse(r.runs[r.runs.length - 1].ts) - Date.parse(r.meta.date)) / 1000)
+  const out = args.out ? path.resolve(String(args.out)) : path.join(ROOT, 'BENCHMARKS.md')
+  writeFileSync(out, renderReport({ meta: r.meta, cfg: { ...r.cfg, requireRuns: r.cfg.requireRuns }, cells, summary, targets, extras: r.extras, unavailable: r.unavailable, aborted: r.aborted, jsonlPath: path.relative(ROOT, file) }))
+  console.log(`wrote ${path.relative(process.cwd(), out)} from ${path.relative(process.cwd(), file)}`)
+  process.exit(0)
 }
 const SERVER_CPU = '0'
 const CLIENT_CPU = '1'
@@ -134,14 +156,12 @@ async function stopServer (srv) {
 }
 
 // ---------- helpers ----------
-const sizeLabel = (n) => n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : `${n / 1024} KiB`
-const cellKey = (size, c) => `${sizeLabel(size).replace(' ', '')}-c${c}`
-const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length])
 function gitDescribe () {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
     const branch = execFileSync('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
-    return `${branch}@${sha}`
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() ? '+uncommitted changes' : ''
+    return `${branch}@${sha}${dirty}`
   } catch { return 'unknown' }
 }
 function pkgVersions () {
@@ -274,25 +294,9 @@ for (let ci = 0; ci < cells.length; ci++) {
 }
 
 // ---------- medians ----------
-const summary = {} // cellKey -> client -> medians
+const summary = summarize(runs, cells, cfg.clients, unavailable)
 for (const cell of cells) {
-  summary[cell.key] = {}
-  for (const client of cfg.clients) {
-    const rs = runs.filter((r) => r.cell === cell.key && r.client === client)
-    const ok = rs.filter((r) => r.ok)
-    const s = {
-      client,
-      runs: rs.length,
-      okRuns: ok.length,
-      available: !unavailable.has(client),
-      failed: rs.some((r) => !r.ok && r.available !== false),
-      error: (rs.find((r) => !r.ok) || {}).error
-    }
-    for (const k of ['uploadsPerSec', 'cpuMsPerUpload', 'maxRssMB', 'eldP50Ms', 'eldP99Ms', 'serverCpuPct', 'clientCpuPct', 'otherCpuPct', 'uploads']) s[k] = median(ok.map((r) => r[k]))
-    s.uploadsPerSecAll = ok.map((r) => r.uploadsPerSec)
-    summary[cell.key][client] = s
-    record({ kind: 'summary', cell: cell.key, size: cell.size, concurrency: cell.concurrency, ...s })
-  }
+  for (const s of Object.values(summary[cell.key])) record({ kind: 'summary', cell: cell.key, size: cell.size, concurrency: cell.concurrency, ...s })
 }
 
 // ---------- extras: require time, getTempFileURL latency, soak ----------
@@ -346,6 +350,7 @@ const others = runs.filter((r) => r.ok && typeof r.otherCpuPct === 'number').map
 meta.quietWaitS = Math.round(waitedS)
 meta.otherCpu = { median: median(others), max: others.length ? Math.max(...others) : NaN, disturbed: others.filter((x) => x > 25).length, runs: others.length }
 const targets = evaluateTargets(summary, cells, extras)
+record({ kind: 'meta-end', durationS: meta.durationS, quietWaitS: meta.quietWaitS, otherCpu: meta.otherCpu, aborted })
 record({ kind: 'targets', targets })
 await new Promise((resolve) => jsonl.end(resolve))
 

@@ -92,12 +92,16 @@ export function treeCpuSeconds (pid) {
   return ticks / clockTicks()
 }
 
-/** Busy seconds of the whole machine (all CPUs) from /proc/stat: user+nice+system+irq+softirq+steal. */
+/**
+ * Busy seconds of the whole machine (all CPUs) from /proc/stat: user+nice+system+steal. irq and
+ * softirq time is left out: loopback traffic between our own client and server lands there and
+ * is charged to neither process, so counting it would blame our own uploads on "other" load.
+ */
 export function machineBusySeconds () {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
-    const [user, nice, system, , , irq, softirq, steal] = f
-    return (user + nice + system + irq + softirq + (steal || 0)) / clockTicks()
+    const [user, nice, system, , , , , steal] = f
+    return (user + nice + system + (steal || 0)) / clockTicks()
   } catch { return NaN }
 }
 

@@ -1,4 +1,7 @@
-// Turns medians into Markdown: the target checks, one table per cell, and BENCHMARKS.md.
+// Turns runs into medians and medians into Markdown: the target checks, one table per cell, and
+// BENCHMARKS.md. Also rebuilds a report from a results .jsonl (`--report-from`).
+import { readFileSync } from 'node:fs'
+import { median } from './common.mjs'
 
 export const CLIENTS = [
   { id: 'wx-media', label: '**wx-media**' },
@@ -13,6 +16,56 @@ export const CLIENTS = [
 const labelOf = (id) => (CLIENTS.find((c) => c.id === id) || { label: id }).label
 
 const MiB = 2 ** 20
+// At or above this server CPU share the server, not the client, sets the pace: uploads/s ratios
+// there say little about the client (compare CPU per upload instead).
+export const SERVER_BOUND_PCT = 90
+
+export const METRICS = ['uploadsPerSec', 'cpuMsPerUpload', 'maxRssMB', 'eldP50Ms', 'eldP99Ms', 'serverCpuPct', 'clientCpuPct', 'otherCpuPct', 'uploads']
+
+/** cellKey -> client -> medians over that cell's successful runs. */
+export function summarize (runs, cells, clients, unavailable = new Map()) {
+  const summary = {}
+  for (const cell of cells) {
+    summary[cell.key] = {}
+    for (const client of clients) {
+      const rs = runs.filter((r) => r.cell === cell.key && r.client === client)
+      const ok = rs.filter((r) => r.ok)
+      const s = {
+        client,
+        runs: rs.length,
+        okRuns: ok.length,
+        available: !unavailable.has(client) && !rs.some((r) => r.available === false),
+        failed: rs.some((r) => !r.ok && r.available !== false),
+        error: (rs.find((r) => !r.ok) || {}).error
+      }
+      for (const k of METRICS) s[k] = median(ok.map((r) => r[k]))
+      s.uploadsPerSecAll = ok.map((r) => r.uploadsPerSec)
+      summary[cell.key][client] = s
+    }
+  }
+  return summary
+}
+
+/** Everything renderReport needs, read back from a bench-*.jsonl file. */
+export function loadResults (file) {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const metaLine = lines.find((l) => l.kind === 'meta')
+  if (!metaLine) throw new Error(`${file} has no meta line`)
+  const { cfg, kind, ...meta } = metaLine
+  Object.assign(meta, lines.find((l) => l.kind === 'meta-end') || {})
+  delete meta.kind
+  const runs = lines.filter((l) => l.kind === 'run')
+  const unavailable = new Map(runs.filter((r) => r.available === false).map((r) => [r.client, r.error]))
+  const extras = {}
+  const req = lines.filter((l) => l.kind === 'require')
+  if (req.length) extras.require = req
+  const lat = lines.find((l) => l.kind === 'getTempFileURL')
+  if (lat) extras.latency = lat
+  const soak = lines.find((l) => l.kind === 'soak')
+  if (soak) extras.soak = soak
+  else if (req.length) extras.soak = { skipped: true }
+  return { meta, cfg, runs, unavailable, extras, aborted: (lines.find((l) => l.kind === 'meta-end') || {}).aborted || null }
+}
 // "16 × 8 MiB + 120 MB": both terms read in MiB, the more lenient reading (248 MiB).
 export const RSS_LIMIT_8M_C16_MIB = 16 * 8 + 120
 
@@ -41,14 +94,14 @@ export function evaluateTargets (summary, cells, extras = {}) {
     const upAx = ratio(w.uploadsPerSec, ax?.uploadsPerSec)
     const cpuRaw = ratio(w.cpuMsPerUpload, raw?.cpuMsPerUpload)
     if (size === '16KiB' && c === 16) {
-      add({ cell: cell.key, group: 'ups16axios', text: 'uploads/s ≥ 15× axios at 16 KiB c16', short: '≥15× axios', value: upAx, unit: '×', test: (v) => v >= 15 })
-      add({ cell: cell.key, group: 'ups16raw', text: 'uploads/s ≥ 3× raw at 16 KiB c16', short: '≥3× raw', value: upRaw, unit: '×', test: (v) => v >= 3 })
+      add({ cell: cell.key, group: 'ups16axios', text: 'uploads/s ≥ 15× axios at 16 KiB c16', short: '≥15× axios', kind: 'throughput', value: upAx, unit: '×', test: (v) => v >= 15 })
+      add({ cell: cell.key, group: 'ups16raw', text: 'uploads/s ≥ 3× raw at 16 KiB c16', short: '≥3× raw', kind: 'throughput', value: upRaw, unit: '×', test: (v) => v >= 3 })
     }
     if (size === '1MiB' && c === 1) {
-      add({ cell: cell.key, group: 'ups1maxios', text: 'uploads/s ≥ 2.5× axios at 1 MiB c1', short: '≥2.5× axios', value: upAx, unit: '×', test: (v) => v >= 2.5 })
-      add({ cell: cell.key, group: 'ups1mraw', text: 'uploads/s ≥ 1.3× raw at 1 MiB c1', short: '≥1.3× raw', value: upRaw, unit: '×', test: (v) => v >= 1.3 })
+      add({ cell: cell.key, group: 'ups1maxios', text: 'uploads/s ≥ 2.5× axios at 1 MiB c1', short: '≥2.5× axios', kind: 'throughput', value: upAx, unit: '×', test: (v) => v >= 2.5 })
+      add({ cell: cell.key, group: 'ups1mraw', text: 'uploads/s ≥ 1.3× raw at 1 MiB c1', short: '≥1.3× raw', kind: 'throughput', value: upRaw, unit: '×', test: (v) => v >= 1.3 })
     }
-    add({ cell: cell.key, group: 'upsraw', text: 'uploads/s never below raw (every cell)', short: '≥1× raw', value: upRaw, unit: '×', test: (v) => v >= 1 })
+    add({ cell: cell.key, group: 'upsraw', text: 'uploads/s never below raw (every cell)', short: '≥1× raw', kind: 'throughput', value: upRaw, unit: '×', test: (v) => v >= 1 })
     const cpuLim = size === '16KiB' ? 0.5 : size === '1MiB' ? 0.65 : size === '8MiB' ? 1 : null
     if (cpuLim != null) {
       add({ cell: cell.key, group: `cpu${size}`, text: `client CPU/upload ≤ ${cpuLim}× raw at ${size.replace('KiB', ' KiB').replace('MiB', ' MiB')}`, short: `CPU ≤${cpuLim}× raw`, value: cpuRaw, unit: '×', test: (v) => v <= cpuLim, worst: 'max' })
@@ -114,8 +167,10 @@ export function renderCellTables (summary, cells, clients, targets = []) {
       if (!r) continue
       if (!r.available) { parts.push(`| ${labelOf(id)} | not available | | | | | | | | | |`); continue }
       if (!r.okRuns) { parts.push(`| ${labelOf(id)} | **FAILED**: ${String(r.error || '').replace(/\|/g, '\\|').slice(0, 160)} | | | | | | | | | ${id === 'wx-media' ? '✗' : ''} |`); continue }
+      const serverBound = num(r.serverCpuPct) && r.serverCpuPct >= SERVER_BOUND_PCT
       const tg = id === 'wx-media'
-        ? targets.filter((t) => t.cell === cell.key && t.pass !== null).map((t) => `${mark(t.pass)} ${t.short} (${fmtTargetValue(t)})`).join('<br>')
+        ? targets.filter((t) => t.cell === cell.key && t.pass !== null)
+          .map((t) => `${mark(t.pass)} ${t.short} (${fmtTargetValue(t)})${serverBound && t.kind === 'throughput' ? ' ⚠ server-bound' : ''}`).join('<br>')
         : ''
       const failNote = r.failed ? ` (${r.runs - r.okRuns} run(s) failed)` : ''
       parts.push(`| ${labelOf(id)}${failNote} | ${fmt(r.uploadsPerSec, 0)} | ${fmt(ratio(r.uploadsPerSec, ax?.uploadsPerSec), 2)} | ${fmt(ratio(r.uploadsPerSec, raw?.uploadsPerSec), 2)} | ${fmt(r.cpuMsPerUpload, 3)} | ${fmt(ratio(r.cpuMsPerUpload, raw?.cpuMsPerUpload), 2)} | ${fmt(r.maxRssMB, 0)} | ${fmt(r.eldP50Ms, 2)} | ${fmt(r.eldP99Ms, 2)} | ${fmt(r.serverCpuPct, 0)} | ${tg} |`)
@@ -162,7 +217,8 @@ export function renderReport ({ meta, cfg, cells, summary, targets, extras, unav
   L.push('Medians of the runs. `× axios` and `× raw`: uploads/s relative to those clients (higher is better). ' +
     '`CPU ms/upload`: user+sys CPU of the client process over the window divided by uploads (lower is better). ' +
     '`peak RSS`: the client process\'s maxRSS. `ELD`: event-loop delay (`monitorEventLoopDelay`, 1 ms resolution, so an idle loop reads about 1 ms). ' +
-    '`server CPU %`: the server process\'s CPU over the window, 100 = one core: near 100 the server, not the client, is the limit.', '')
+    '`server CPU %`: the server process\'s CPU over the window, 100 = one core: near 100 the server, not the client, is the limit ' +
+    `(throughput targets in cells where it is ≥ ${SERVER_BOUND_PCT} % are marked ⚠ server-bound).`, '')
   L.push(renderCellTables(summary, cells, cfg.clients, targets))
 
   L.push('## Startup, latency and soak', '')
@@ -185,10 +241,13 @@ export function renderReport ({ meta, cfg, cells, summary, targets, extras, unav
     else if (s.available === false) L.push(`n/a — ${s.error}`, '')
     else if (!s.samples) L.push(`failed — ${s.error}`, '')
     else {
-      L.push(`${s.uploads} uploads in ${s.seconds} s (${fmt(s.uploadsPerSec, 0)}/s)${s.ok ? '' : ` — **${s.error}**`}. RSS sampled every 10 000 uploads${s.gcForced ? ' after a forced GC' : ''}; ` +
-        `growth from the 10 000 mark to the end: **${fmt(s.rssGrowthMB, 1)} MiB**. Open fds: ${s.fdsBeforeLoad} before loading, ${s.fdsStart} after warm-up, ${s.fdsEnd} at the end.`, '')
-      L.push('| uploads | RSS MiB | fds |', '|--:|--:|--:|')
-      for (const p of s.samples) L.push(`| ${p.uploads} | ${fmt(p.rssMB, 1)} | ${p.fds} |`)
+      L.push(`${s.uploads} uploads in ${s.seconds} s (${fmt(s.uploadsPerSec, 0)}/s) after 1 000 warm-up uploads${s.ok ? '' : ` — **${s.error}**`}. RSS sampled every 10 000 uploads` +
+        `${num(s.rssAfterGcGrowthMB) ? ', then again after a forced GC' : ''}; growth from the 10 000 mark to the end: **${fmt(s.rssGrowthMB, 1)} MiB**` +
+        `${num(s.rssAfterGcGrowthMB) ? ` (after GC: ${fmt(s.rssAfterGcGrowthMB, 1)} MiB)` : ''}. ` +
+        `Open fds (\`/proc/self/fd\`): ${s.fdsBeforeLoad} before loading the addon, ${s.fdsStart} after warm-up (the connection pool is open), ${s.fdsEnd} at the end.`, '')
+      const gcCol = s.samples.some((p) => num(p.rssAfterGcMB))
+      L.push(`| uploads | RSS MiB |${gcCol ? ' RSS after GC MiB |' : ''} fds |`, `|--:|--:|${gcCol ? '--:|' : ''}--:|`)
+      for (const p of s.samples) L.push(`| ${p.uploads} | ${fmt(p.rssMB, 1)} |${gcCol ? ` ${fmt(p.rssAfterGcMB, 1)} |` : ''} ${p.fds} |`)
       L.push('')
     }
   }
