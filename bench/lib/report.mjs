@@ -94,31 +94,31 @@ export function evaluateTargets (summary, cells, extras = {}) {
     const upAx = ratio(w.uploadsPerSec, ax?.uploadsPerSec)
     const cpuRaw = ratio(w.cpuMsPerUpload, raw?.cpuMsPerUpload)
     if (size === '16KiB' && c === 16) {
-      add({ cell: cell.key, group: 'ups16axios', text: 'uploads/s ≥ 15× axios at 16 KiB c16', short: '≥15× axios', kind: 'throughput', value: upAx, unit: '×', test: (v) => v >= 15 })
-      add({ cell: cell.key, group: 'ups16raw', text: 'uploads/s ≥ 3× raw at 16 KiB c16', short: '≥3× raw', kind: 'throughput', value: upRaw, unit: '×', test: (v) => v >= 3 })
+      add({ cell: cell.key, group: 'ups16axios', text: 'uploads/s ≥ 15× axios at 16 KiB c16', short: '≥15× axios', kind: 'throughput', value: upAx, unit: '×', limit: 15, test: (v) => v >= 15 })
+      add({ cell: cell.key, group: 'ups16raw', text: 'uploads/s ≥ 3× raw at 16 KiB c16', short: '≥3× raw', kind: 'throughput', value: upRaw, unit: '×', limit: 3, test: (v) => v >= 3 })
     }
     if (size === '1MiB' && c === 1) {
-      add({ cell: cell.key, group: 'ups1maxios', text: 'uploads/s ≥ 2.5× axios at 1 MiB c1', short: '≥2.5× axios', kind: 'throughput', value: upAx, unit: '×', test: (v) => v >= 2.5 })
-      add({ cell: cell.key, group: 'ups1mraw', text: 'uploads/s ≥ 1.3× raw at 1 MiB c1', short: '≥1.3× raw', kind: 'throughput', value: upRaw, unit: '×', test: (v) => v >= 1.3 })
+      add({ cell: cell.key, group: 'ups1maxios', text: 'uploads/s ≥ 2.5× axios at 1 MiB c1', short: '≥2.5× axios', kind: 'throughput', value: upAx, unit: '×', limit: 2.5, test: (v) => v >= 2.5 })
+      add({ cell: cell.key, group: 'ups1mraw', text: 'uploads/s ≥ 1.3× raw at 1 MiB c1', short: '≥1.3× raw', kind: 'throughput', value: upRaw, unit: '×', limit: 1.3, test: (v) => v >= 1.3 })
     }
-    add({ cell: cell.key, group: 'upsraw', text: 'uploads/s never below raw (every cell)', short: '≥1× raw', kind: 'throughput', value: upRaw, unit: '×', test: (v) => v >= 1 })
+    add({ cell: cell.key, group: 'upsraw', text: 'uploads/s never below raw (every cell)', short: '≥1× raw', kind: 'throughput', value: upRaw, unit: '×', limit: 1, test: (v) => v >= 1 })
     const cpuLim = size === '16KiB' ? 0.5 : size === '1MiB' ? 0.65 : size === '8MiB' ? 1 : null
     if (cpuLim != null) {
       add({ cell: cell.key, group: `cpu${size}`, text: `client CPU/upload ≤ ${cpuLim}× raw at ${size.replace('KiB', ' KiB').replace('MiB', ' MiB')}`, short: `CPU ≤${cpuLim}× raw`, value: cpuRaw, unit: '×', test: (v) => v <= cpuLim, worst: 'max' })
     }
-    add({ cell: cell.key, group: 'eld', text: 'event-loop delay p99 ≤ 3 ms (every cell)', short: 'ELD p99 ≤3 ms', value: w.eldP99Ms, unit: 'ms', test: (v) => v <= 3, worst: 'max' })
+    add({ cell: cell.key, group: 'eld', text: 'event-loop delay p99 ≤ 3 ms (every cell)', short: 'ELD p99 ≤3 ms', value: w.eldP99Ms, unit: 'ms', limit: 3, test: (v) => v <= 3, worst: 'max' })
     if (size === '8MiB' && c === 16) {
-      add({ cell: cell.key, group: 'rss8m', text: `peak RSS at 8 MiB c16 ≤ 16×8 MiB + 120 MB (${RSS_LIMIT_8M_C16_MIB} MiB)`, short: `RSS ≤${RSS_LIMIT_8M_C16_MIB} MiB`, value: w.maxRssMB, unit: 'MiB', test: (v) => v <= RSS_LIMIT_8M_C16_MIB, worst: 'max' })
+      add({ cell: cell.key, group: 'rss8m', text: `peak RSS at 8 MiB c16 ≤ 16×8 MiB + 120 MB (${RSS_LIMIT_8M_C16_MIB} MiB)`, short: `RSS ≤${RSS_LIMIT_8M_C16_MIB} MiB`, value: w.maxRssMB, unit: 'MiB', limit: RSS_LIMIT_8M_C16_MIB, test: (v) => v <= RSS_LIMIT_8M_C16_MIB, worst: 'max' })
     }
   }
   // The soak targets count only for a complete soak of at least 100 000 uploads.
   const soak = extras.soak || {}
   const soakValid = soak.complete && soak.ok && soak.uploads >= 100000
   const short = soak.ok && soak.uploads < 100000 ? ` (this run: only ${soak.uploads})` : ''
-  add({ cell: null, group: 'soakrss', text: `RSS growth over 100 000 uploads (10 000 mark → end) < 20 MB${short}`, value: soakValid ? soak.rssGrowthMB * MiB / 1e6 : NaN, unit: 'MB', test: (v) => v < 20 })
-  add({ cell: null, group: 'soakfd', text: `no fd growth over the soak${short}`, value: soakValid ? soak.fdGrowth : NaN, unit: 'fds', test: (v) => v <= 0 })
+  add({ cell: null, group: 'soakrss', text: `RSS growth over 100 000 uploads (10 000 mark → end) < 20 MB${short}`, value: soakValid ? soak.rssGrowthMB * MiB / 1e6 : NaN, unit: 'MB', limit: 20, test: (v) => v < 20 })
+  add({ cell: null, group: 'soakfd', text: `no fd growth over the soak${short}`, value: soakValid ? soak.fdGrowth : NaN, unit: 'fds', limit: 0, test: (v) => v <= 0 })
   const req = (extras.require || []).find((x) => x.set === 'wx-media')
-  add({ cell: null, group: 'require', text: "`require('wx-media')` ≤ 10 ms (median)", value: req ? req.medianMs : NaN, unit: 'ms', test: (v) => v <= 10 })
+  add({ cell: null, group: 'require', text: "`require('wx-media')` ≤ 10 ms (median)", value: req ? req.medianMs : NaN, unit: 'ms', limit: 10, test: (v) => v <= 10 })
   return out
 }
 
@@ -130,7 +130,9 @@ export function targetSummary (targets) {
     groups.get(t.group).push(t)
   }
   const rows = []
-  for (const ts of groups.values()) {
+  const order = ['ups16axios', 'ups16raw', 'ups1maxios', 'ups1mraw', 'upsraw', 'cpu16KiB', 'cpu1MiB', 'cpu8MiB', 'eld', 'rss8m', 'soakrss', 'soakfd', 'require']
+  const rank = (g) => (order.indexOf(g) + 1) || order.length + 1
+  for (const ts of [...groups.values()].sort((a, b) => rank(a[0].group) - rank(b[0].group))) {
     const known = ts.filter((t) => t.pass !== null)
     let worst = null
     if (known.length) {
@@ -148,7 +150,9 @@ export function targetSummary (targets) {
 
 function fmtTargetValue (t) {
   if (!t || !num(t.value)) return 'n/a'
-  if (t.unit === '×') return `${fmt(t.value, 2)}×`
+  // Enough digits that a value just past the limit does not print as the limit itself.
+  const d = num(t.limit) && fmt(t.value, 2) === fmt(t.limit, 2) && t.value !== t.limit ? 3 : 2
+  if (t.unit === '×') return `${fmt(t.value, d)}×`
   if (t.unit === 'fds') return `${t.value > 0 ? '+' : ''}${t.value} fds`
   return `${fmt(t.value, t.unit === 'ms' ? 2 : 1)} ${t.unit}`
 }
