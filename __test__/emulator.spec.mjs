@@ -455,6 +455,14 @@ test('control over HTTP: info, issue-token, faults, expire-tokens, advance-clock
   t.deepEqual((await control('requests')).body, [])
 })
 
+test('bad arguments are refused up front', async (t) => {
+  const emu = await emulator(t)
+  t.throws(() => emu.injectFault({ path: '/', status: 42 }), { message: /not an HTTP status/ })
+  t.throws(() => emu.advanceClock(-1), { message: /ms must be >= 0/ })
+  await t.throwsAsync(startEmulator({ port: 70000 }), { message: /port/ })
+  await t.throwsAsync(startEmulator({ apps: [] }), { message: /at least one app/ })
+})
+
 test('open-API service mode accepts requests without any token', async (t) => {
   const emu = await emulator(t, { openApiService: true })
   const res = await fetchJson(`${emu.url}/cgi-bin/media/upload?type=image`, { method: 'POST', body: mediaForm() })

@@ -215,12 +215,12 @@ impl Client {
                 .body(form.to_body()),
         };
         let path = request.path();
-        let response = builder
+        let mut response = builder
             .send()
             .await
             .map_err(|e| transport_error(e, path, timeout))?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = read_body(response, request.max_reply_bytes, path, timeout).await?;
         Ok(Reply {
             status,

@@ -1,7 +1,5 @@
 //! Turning a [`WxError`] into the JS `Error` a promise rejects with.
 
-use std::future::Future;
-
 use napi::bindgen_prelude::*;
 
 use crate::error::WxError;
@@ -16,7 +14,21 @@ pub fn js_error(env: &Env, err: &WxError) -> Error {
     }
 }
 
+/// The same error as a raw JS value, to reject a promise with.
+pub fn js_error_object(env: &Env, err: &WxError) -> napi::sys::napi_value {
+    match error_object(env, err) {
+        Ok(obj) => obj.raw(),
+        Err(_) => env
+            .create_error(Error::new(Status::GenericFailure, err.message()))
+            .map_or(std::ptr::null_mut(), |obj| obj.raw()),
+    }
+}
+
 fn build_js_error(env: &Env, err: &WxError) -> Result<Error> {
+    Ok(Error::from(error_object(env, err)?.to_unknown()))
+}
+
+fn error_object<'e>(env: &'e Env, err: &WxError) -> Result<Object<'e>> {
     let mut obj = env.create_error(Error::new(Status::GenericFailure, err.message()))?;
     obj.set("errCode", err.err_code)?;
     obj.set("errMsg", err.err_msg())?;
@@ -27,29 +39,5 @@ fn build_js_error(env: &Env, err: &WxError) -> Result<Error> {
     if let Some(status) = err.status {
         obj.set("statusCode", status)?;
     }
-    Ok(Error::from(obj.to_unknown()))
-}
-
-/// Runs `work` on napi's tokio runtime and settles a promise on the JS
-/// thread: `to_js` shapes the result, a [`WxError`] becomes a JS `Error`
-/// naming `api`.
-pub fn spawn<'env, T, V, F, C>(
-    env: &'env Env,
-    api: &'static str,
-    work: F,
-    to_js: C,
-) -> Result<PromiseRaw<'env, V>>
-where
-    T: Send + 'static,
-    V: ToNapiValue,
-    F: Future<Output = std::result::Result<T, WxError>> + Send + 'static,
-    C: FnOnce(&'env Env, T) -> Result<V> + 'static,
-{
-    env.spawn_future_with_callback(
-        async move { Ok(work.await) },
-        move |env, outcome| match outcome {
-            Ok(value) => to_js(env, value),
-            Err(err) => Err(js_error(env, &err.with_api(api))),
-        },
-    )
+    Ok(obj)
 }

@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::args::{bytes_value, object_arg, prop, required_string, string_prop, ArgResult};
-use super::errors::spawn;
+use super::settle::spawn;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
@@ -112,6 +112,10 @@ pub fn upload_temp_media<'e>(
     args: Option<Unknown<'e>>,
 ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
     let prepared = client.and_then(|c| upload_args(&c, args).map(|u| (c, u)));
+    let payload = prepared
+        .as_ref()
+        .ok()
+        .map(|(_, upload)| upload.data.clone());
     spawn(
         env,
         UPLOAD_API,
@@ -119,7 +123,8 @@ pub fn upload_temp_media<'e>(
             let (client, upload) = prepared?;
             media::upload_temp_media(&client, upload).await
         },
-        |_, r| {
+        move |_, r| {
+            release_on_js_thread(payload);
             Ok(UploadTempMediaResult {
                 err_code: 0,
                 err_msg: format!("{UPLOAD_API}:ok"),
@@ -129,6 +134,13 @@ pub fn upload_temp_media<'e>(
             })
         },
     )
+}
+
+/// Drops the last reference to a caller's Buffer here, on the JS thread,
+/// where napi releases it directly; dropped on a tokio thread it would cost
+/// a cross-thread hop back to the event loop for every upload.
+pub fn release_on_js_thread(payload: Option<bytes::Bytes>) {
+    drop(payload);
 }
 
 fn media_id_arg(args: Option<Unknown>) -> ArgResult<String> {

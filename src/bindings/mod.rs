@@ -10,6 +10,7 @@ mod emulator;
 mod errors;
 mod media;
 mod options;
+mod settle;
 mod storage;
 
 use napi_derive::napi;

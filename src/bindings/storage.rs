@@ -9,7 +9,8 @@ use napi_derive::napi;
 use super::args::{
     bytes_value, count_value, describe, object_arg, prop, required_string, string_prop, ArgResult,
 };
-use super::errors::spawn;
+use super::media::release_on_js_thread;
+use super::settle::spawn;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE};
@@ -246,6 +247,10 @@ pub fn upload_file<'e>(
         let content = file_content(prop(&obj, "fileContent")?)?;
         Ok((client, env, cloud_path, content))
     });
+    let payload = match &prepared {
+        Ok((_, _, _, FileContent::Bytes(data))) => Some(data.clone()),
+        _ => None,
+    };
     spawn(
         env,
         storage::UPLOAD_API,
@@ -253,7 +258,8 @@ pub fn upload_file<'e>(
             let (client, env, cloud_path, content) = prepared?;
             storage::upload_file(&client, &env, &cloud_path, content).await
         },
-        |_, r| {
+        move |_, r| {
+            release_on_js_thread(payload);
             Ok(UploadFileResult {
                 file_id: r.file_id,
                 status_code: u32::from(r.status_code),

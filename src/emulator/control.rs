@@ -156,6 +156,7 @@ fn inject_faults(shared: &Shared, body: &[u8]) -> Result<Value, String> {
         OneOrMany::Many(faults) => faults,
         OneOrMany::One(fault) => vec![fault],
     };
+    faults.iter().try_for_each(Fault::validate)?;
     let injected = faults.len();
     for fault in faults {
         shared.inject_fault(fault);
@@ -164,11 +165,12 @@ fn inject_faults(shared: &Shared, body: &[u8]) -> Result<Value, String> {
 }
 
 fn advance_clock(shared: &Shared, body: &[u8]) -> Result<Value, String> {
-    #[derive(Deserialize, Default)]
+    #[derive(Deserialize)]
     struct Advance {
         ms: u64,
     }
-    let Advance { ms } = parse_body(body)?;
+    let Advance { ms } =
+        serde_json::from_slice(body).map_err(|e| format!("expected {{\"ms\": N}}: {e}"))?;
     shared.advance_clock(ms);
     Ok(json!({ "ok": true, "now": shared.clock.now_ms() }))
 }

@@ -41,6 +41,16 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// Refuses what cannot be answered as asked, e.g. `status: 42`.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.status {
+            Some(status) if StatusCode::from_u16(status).is_err() => {
+                Err(format!("fault status {status} is not an HTTP status"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn delay(&self) -> Option<Duration> {
         self.delay_ms
             .filter(|ms| *ms > 0)
@@ -167,6 +177,16 @@ mod tests {
         let b = fault(json!({"path": "/x", "delay_ms": 5, "errcode": -1, "content_type": "t"}));
         assert_eq!(a, b);
         assert!(serde_json::from_value::<Fault>(json!({"path": "/x", "bogus": 1})).is_err());
+    }
+
+    #[test]
+    fn validate_refuses_impossible_statuses() {
+        assert!(fault(json!({"path": "/", "status": 503}))
+            .validate()
+            .is_ok());
+        assert!(fault(json!({"path": "/", "status": 42}))
+            .validate()
+            .is_err());
     }
 
     #[test]

@@ -56,7 +56,13 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn count(&mut self, route: &str) {
-        *self.counts.entry(route.to_owned()).or_default() += 1;
+        // Look up before inserting: the hot path should not allocate a key.
+        match self.counts.get_mut(route) {
+            Some(count) => *count += 1,
+            None => {
+                self.counts.insert(route.to_owned(), 1);
+            }
+        }
     }
 
     pub(crate) fn push(&mut self, record: RequestRecord) {

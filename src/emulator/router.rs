@@ -35,23 +35,14 @@ pub(crate) async fn handle(
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
-    let cap = shared.opts.max_body_bytes;
     let mut incoming = Incoming {
         method: parts.method,
-        path,
+        path: parts.uri.path().to_owned(),
         query: parse_query(parts.uri.query()),
         headers: parts.headers,
         body: Bytes::new(),
     };
-    let declared_too_large = incoming
-        .content_length()
-        .is_some_and(|len| len > cap as u64);
-    let body = if declared_too_large {
-        Err(BodyError::TooLarge)
-    } else {
-        read_body(body, cap).await
-    };
+    let body = read_body(body, incoming.content_length(), shared.opts.max_body_bytes).await;
     let outcome = match body {
         Ok(body) => {
             incoming.body = body;
@@ -77,7 +68,15 @@ enum BodyError {
     Broken,
 }
 
-async fn read_body(body: hyper::body::Incoming, cap: usize) -> Result<Bytes, BodyError> {
+/// The whole body, unless it is (or says it will be) larger than `cap`.
+async fn read_body(
+    body: hyper::body::Incoming,
+    declared_len: Option<u64>,
+    cap: usize,
+) -> Result<Bytes, BodyError> {
+    if declared_len.is_some_and(|len| len > cap as u64) {
+        return Err(BodyError::TooLarge);
+    }
     match Limited::new(body, cap).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),

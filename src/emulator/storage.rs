@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use hyper::header::ETAG;
+use hyper::header::{HeaderName, ETAG};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -24,6 +24,7 @@ const MAX_BATCH: usize = 50;
 const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
 /// The cloud path limit from the SDKs.
 const MAX_PATH_BYTES: usize = 850;
+const X_COS_REQUEST_ID: HeaderName = HeaderName::from_static("x-cos-request-id");
 pub(crate) const COS_PREFIX: &str = "/cos/";
 pub(crate) const DOWNLOAD_PREFIX: &str = "/tcb-dl/";
 
@@ -137,7 +138,8 @@ fn missing(field: &str) -> WxError {
 }
 
 /// The checks shared by the `/tcb/*` JSON endpoints: method, token, body, env.
-fn tcb_body(shared: &Shared, req: &Incoming) -> Result<Map<String, Value>, WxError> {
+/// Returns the body and its env.
+fn tcb_body(shared: &Shared, req: &Incoming) -> Result<(Map<String, Value>, String), WxError> {
     if req.method != Method::POST {
         return Err(WxError::new(43002, "require POST method"));
     }
@@ -146,11 +148,12 @@ fn tcb_body(shared: &Shared, req: &Incoming) -> Result<Map<String, Value>, WxErr
     let env = body
         .get("env")
         .and_then(Value::as_str)
-        .ok_or_else(|| missing("env"))?;
-    if !shared.has_env(env) {
+        .ok_or_else(|| missing("env"))?
+        .to_owned();
+    if !shared.has_env(&env) {
         return Err(WxError::new(-501005, "env not exists"));
     }
-    Ok(body)
+    Ok((body, env))
 }
 
 fn reply_of(result: Result<Value, WxError>) -> Reply {
@@ -166,8 +169,8 @@ pub(crate) fn handle_uploadfile(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 fn upload_ticket(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
-    let body = tcb_body(shared, req)?;
-    let env = body.get("env").and_then(Value::as_str).unwrap_or_default();
+    let (body, env) = tcb_body(shared, req)?;
+    let env = env.as_str();
     let path = body
         .get("path")
         .ok_or_else(|| missing("path"))?
@@ -271,33 +274,41 @@ pub(crate) async fn handle_cos_post(shared: &Shared, req: &Incoming) -> Reply {
         req.header(hyper::header::HOST).unwrap_or_default(),
         req.path
     );
+    match cos_post(shared, req, &resource).await {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+async fn cos_post(shared: &Shared, req: &Incoming, resource: &str) -> Result<Reply, Reply> {
     if req.method != Method::POST {
         let msg = "The specified method is not allowed against this resource.";
-        return cos_error(
+        return Err(cos_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             msg,
-            &resource,
-        );
+            resource,
+        ));
     }
     if req.is_length_unknown() {
         let msg = "You must provide the Content-Length HTTP header.";
-        return cos_error(
+        return Err(cos_error(
             StatusCode::LENGTH_REQUIRED,
             "MissingContentLength",
             msg,
-            &resource,
-        );
+            resource,
+        ));
     }
-    let Ok(form) = read_cos_form(req.content_type(), req.body.clone()).await else {
-        let msg = "The body of your POST request is not well-formed multipart/form-data.";
-        return cos_error(
-            StatusCode::BAD_REQUEST,
-            "MalformedPOSTRequest",
-            msg,
-            &resource,
-        );
-    };
+    let form = read_cos_form(req.content_type(), req.body.clone())
+        .await
+        .map_err(|_| {
+            let msg = "The body of your POST request is not well-formed multipart/form-data.";
+            cos_error(
+                StatusCode::BAD_REQUEST,
+                "MalformedPOSTRequest",
+                msg,
+                resource,
+            )
+        })?;
     let bucket = req
         .path
         .strip_prefix(COS_PREFIX)
@@ -305,11 +316,20 @@ pub(crate) async fn handle_cos_post(shared: &Shared, req: &Incoming) -> Reply {
         .unwrap_or_default();
     let now = shared.clock.now_ms();
     let mut storage = lock(&shared.storage);
-    let ticket = match check_form(&storage.tickets, bucket, &form, now) {
-        Ok(ticket) => ticket.clone(),
-        Err((code, msg)) => return cos_error(StatusCode::FORBIDDEN, code, msg, &resource),
-    };
-    let etag = if shared.opts.lean {
+    let ticket = check_form(&storage.tickets, bucket, &form, now)
+        .map_err(|(code, msg)| cos_error(StatusCode::FORBIDDEN, code, msg, resource))?
+        .clone();
+    let object = stored_object(form, shared.opts.lean);
+    let etag = format!("\"{}\"", object.etag);
+    storage.objects.insert((ticket.bucket, ticket.path), object);
+    Ok(Reply::empty(StatusCode::NO_CONTENT)
+        .with_header(ETAG, &etag)
+        .with_header(X_COS_REQUEST_ID, &cos_request_id()))
+}
+
+fn stored_object(form: CosForm, lean: bool) -> StoredObject {
+    // Lean mode (benchmarks) skips hashing.
+    let etag = if lean {
         random_string(32, HEX_LOWER)
     } else {
         sha256_hex(&form.file)[..32].to_owned()
@@ -320,18 +340,11 @@ pub(crate) async fn handle_cos_post(shared: &Shared, req: &Incoming) -> Reply {
         .map(str::to_owned)
         .or(form.file_content_type)
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    let object = StoredObject {
+    StoredObject {
         data: form.file,
         content_type,
-        etag: etag.clone(),
-    };
-    storage.objects.insert((ticket.bucket, ticket.path), object);
-    Reply::empty(StatusCode::NO_CONTENT)
-        .with_header(ETAG, &format!("\"{etag}\""))
-        .with_header(
-            hyper::header::HeaderName::from_static("x-cos-request-id"),
-            &cos_request_id(),
-        )
+        etag,
+    }
 }
 
 /// Matches a form against the ticket its `Signature` names: (COS code, message) on failure.
@@ -387,51 +400,58 @@ pub(crate) fn handle_batch_download(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 fn batch_download(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
-    let body = tcb_body(shared, req)?;
+    let (body, _) = tcb_body(shared, req)?;
     let items = batch_list(&body, "file_list")?;
-    let origin = req.origin(&shared.base_url);
-    let now_secs = shared.clock.now_secs();
+    let links = LinkMaker {
+        origin: req.origin(&shared.base_url),
+        now_secs: shared.clock.now_secs(),
+    };
     let storage = lock(&shared.storage);
     let file_list: Vec<Value> = items
         .iter()
-        .map(|item| {
-            let file_id = item
-                .get("fileid")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let max_age = item
-                .get("max_age")
-                .and_then(Value::as_u64)
-                .unwrap_or(DEFAULT_MAX_AGE_SECS);
-            match parse_file_id(shared, file_id) {
-                None => item_error(
-                    file_id,
-                    "download_url",
-                    -501007,
-                    "invalid parameters, fileid is invalid",
-                ),
-                Some(id)
-                    if storage
-                        .objects
-                        .get(&(id.bucket.clone(), id.path.clone()))
-                        .is_none() =>
-                {
-                    item_error(file_id, "download_url", -503003, "storage file not exists")
-                }
-                Some(id) => {
-                    let expires_at = now_secs + max_age;
-                    let sign = storage.link_sign(&id.bucket, &id.path, expires_at);
-                    let url = format!(
-                        "{origin}{DOWNLOAD_PREFIX}{}/{}?sign={sign}&t={expires_at}",
-                        id.bucket,
-                        encode_path(&id.path)
-                    );
-                    json!({ "fileid": file_id, "download_url": url, "status": 0, "errmsg": "ok" })
-                }
-            }
-        })
+        .map(|item| links.item(shared, &storage, item))
         .collect();
     Ok(json!({ "errcode": 0, "errmsg": "ok", "file_list": file_list }))
+}
+
+/// Signs temporary download links for one batch.
+struct LinkMaker {
+    origin: String,
+    now_secs: u64,
+}
+
+impl LinkMaker {
+    /// One `file_list` answer item for a `{fileid, max_age}` request item.
+    fn item(&self, shared: &Shared, storage: &StorageState, item: &Value) -> Value {
+        let file_id = item
+            .get("fileid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let max_age = item
+            .get("max_age")
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_MAX_AGE_SECS);
+        let Some(id) = parse_file_id(shared, file_id) else {
+            let msg = "invalid parameters, fileid is invalid";
+            return item_error(file_id, "download_url", -501007, msg);
+        };
+        if storage
+            .objects
+            .get(&(id.bucket.clone(), id.path.clone()))
+            .is_none()
+        {
+            return item_error(file_id, "download_url", -503003, "storage file not exists");
+        }
+        let expires_at = self.now_secs + max_age;
+        let sign = storage.link_sign(&id.bucket, &id.path, expires_at);
+        let url = format!(
+            "{}{DOWNLOAD_PREFIX}{}/{}?sign={sign}&t={expires_at}",
+            self.origin,
+            id.bucket,
+            encode_path(&id.path)
+        );
+        json!({ "fileid": file_id, "download_url": url, "status": 0, "errmsg": "ok" })
+    }
 }
 
 /// A per-item failure; `url_key` names the empty link field, if the API has one.
@@ -502,10 +522,7 @@ pub(crate) fn handle_download(shared: &Shared, req: &Incoming) -> Reply {
         ),
         Some(object) => Reply::new(StatusCode::OK, &object.content_type, object.data.clone())
             .with_header(ETAG, &format!("\"{}\"", object.etag))
-            .with_header(
-                hyper::header::HeaderName::from_static("x-cos-request-id"),
-                &cos_request_id(),
-            ),
+            .with_header(X_COS_REQUEST_ID, &cos_request_id()),
     }
 }
 
@@ -515,7 +532,7 @@ pub(crate) fn handle_batch_delete(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 fn batch_delete(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
-    let body = tcb_body(shared, req)?;
+    let (body, _) = tcb_body(shared, req)?;
     let items = batch_list(&body, "fileid_list")?;
     let mut storage = lock(&shared.storage);
     let delete_list: Vec<Value> = items

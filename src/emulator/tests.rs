@@ -526,6 +526,36 @@ async fn cos_form_is_strict() {
 }
 
 #[tokio::test]
+async fn cos_refuses_streamed_bodies_and_oversize_bodies_get_413() {
+    let h = Harness::with(EmulatorOptions {
+        max_body_bytes: 1024,
+        ..EmulatorOptions::default()
+    })
+    .await;
+    let token = h.emu.issue_token(None);
+    let t = ticket(&h, &token, "a.txt").await;
+    let url = t["url"].as_str().unwrap_or_default().to_owned();
+    let body = multipart(&[field("key", "a.txt")]);
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(body))]);
+    let streamed = h
+        .send(
+            h.http
+                .post(&url)
+                .header("content-type", "multipart/form-data; boundary=EmuBoundary")
+                .body(reqwest::Body::wrap_stream(chunks)),
+        )
+        .await;
+    assert_eq!(streamed.status, 411);
+    assert!(String::from_utf8_lossy(&streamed.body).contains("<Code>MissingContentLength</Code>"));
+
+    let big = h
+        .send(h.http.post(h.url("/tcb/uploadfile")).body(vec![b' '; 2048]))
+        .await;
+    assert_eq!(big.status, 413);
+    assert_eq!(h.emu.stats()["requests"]["/tcb/uploadfile"], 2);
+}
+
+#[tokio::test]
 async fn tcb_parameter_errors() {
     let h = Harness::start().await;
     let token = h.emu.issue_token(None);

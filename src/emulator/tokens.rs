@@ -337,17 +337,17 @@ mod tests {
     #[test]
     fn stable_returns_the_same_token_with_remaining_time_then_rotates() {
         let mut store = TokenStore::default();
-        let (a, ttl) = store.fetch_stable("app", false, T0).unwrap_or_default();
+        let (a, ttl) = store.fetch_stable("app", false, T0).expect("stable token");
         assert_eq!(ttl, 7200);
         let (b, ttl) = store
             .fetch_stable("app", false, T0 + 1_000_000)
-            .unwrap_or_default();
+            .expect("stable token");
         assert_eq!(a, b);
         assert_eq!(ttl, 6200);
         let near_end = T0 + TOKEN_TTL_MS - STABLE_ROTATE_MS + 1;
         let (c, ttl) = store
             .fetch_stable("app", false, near_end)
-            .unwrap_or_default();
+            .expect("stable token");
         assert_ne!(a, c);
         assert_eq!(ttl, 7200);
         // The rotated-out token still runs to its own expiry.
@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn stable_and_legacy_are_independent() {
         let mut store = TokenStore::default();
-        let (stable, _) = store.fetch_stable("app", false, T0).unwrap_or_default();
+        let (stable, _) = store.fetch_stable("app", false, T0).expect("stable token");
         store.fetch_legacy("app", T0);
         store.fetch_legacy("app", T0);
         assert!(store.check(&stable, T0 + GRACE_MS * 2).is_ok());
@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn expire_all_makes_tokens_expired_and_next_stable_fetch_fresh() {
         let mut store = TokenStore::default();
-        let (stable, _) = store.fetch_stable("app", false, T0).unwrap_or_default();
+        let (stable, _) = store.fetch_stable("app", false, T0).expect("stable token");
         let issued = store.issue("app", TokenKind::Issued, T0);
         store.expire_all(T0 + 10);
         for token in [&stable, &issued] {
@@ -386,7 +386,7 @@ mod tests {
         }
         let (fresh, _) = store
             .fetch_stable("app", false, T0 + 10)
-            .unwrap_or_default();
+            .expect("stable token");
         assert_ne!(fresh, stable);
         assert!(store.check(&fresh, T0 + 10).is_ok());
     }
