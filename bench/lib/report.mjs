@@ -84,11 +84,18 @@ function concOfKey (key) { return Number(key.split('-c')[1]) }
 /** Per-cell target instances for wx-media, plus the whole-run ones. */
 export function evaluateTargets (summary, cells, extras = {}) {
   const out = []
-  const add = (t) => { t.pass = num(t.value) ? t.test(t.value) : null; delete t.test; out.push(t) }
+  let serverBound = false
+  const add = (t) => {
+    t.pass = num(t.value) ? t.test(t.value) : null
+    delete t.test
+    if (t.kind === 'throughput' && serverBound) t.serverBound = true
+    out.push(t)
+  }
   for (const cell of cells) {
     const s = summary[cell.key] || {}
     const w = s['wx-media']; const raw = s.raw; const ax = s.axios
     if (!w) continue
+    serverBound = num(w.serverCpuPct) && w.serverCpuPct >= SERVER_BOUND_PCT
     const size = sizeOfKey(cell.key); const c = concOfKey(cell.key)
     const upRaw = ratio(w.uploadsPerSec, raw?.uploadsPerSec)
     const upAx = ratio(w.uploadsPerSec, ax?.uploadsPerSec)
@@ -171,10 +178,9 @@ export function renderCellTables (summary, cells, clients, targets = []) {
       if (!r) continue
       if (!r.available) { parts.push(`| ${labelOf(id)} | not available | | | | | | | | | |`); continue }
       if (!r.okRuns) { parts.push(`| ${labelOf(id)} | **FAILED**: ${String(r.error || '').replace(/\|/g, '\\|').slice(0, 160)} | | | | | | | | | ${id === 'wx-media' ? '✗' : ''} |`); continue }
-      const serverBound = num(r.serverCpuPct) && r.serverCpuPct >= SERVER_BOUND_PCT
       const tg = id === 'wx-media'
         ? targets.filter((t) => t.cell === cell.key && t.pass !== null)
-          .map((t) => `${mark(t.pass)} ${t.short} (${fmtTargetValue(t)})${serverBound && t.kind === 'throughput' ? ' ⚠ server-bound' : ''}`).join('<br>')
+          .map((t) => `${mark(t.pass)} ${t.short} (${fmtTargetValue(t)})${t.serverBound ? ' ⚠ server-bound' : ''}`).join('<br>')
         : ''
       const failNote = r.failed ? ` (${r.runs - r.okRuns} run(s) failed)` : ''
       parts.push(`| ${labelOf(id)}${failNote} | ${fmt(r.uploadsPerSec, 0)} | ${fmt(ratio(r.uploadsPerSec, ax?.uploadsPerSec), 2)} | ${fmt(ratio(r.uploadsPerSec, raw?.uploadsPerSec), 2)} | ${fmt(r.cpuMsPerUpload, 3)} | ${fmt(ratio(r.cpuMsPerUpload, raw?.cpuMsPerUpload), 2)} | ${fmt(r.maxRssMB, 0)} | ${fmt(r.eldP50Ms, 2)} | ${fmt(r.eldP99Ms, 2)} | ${fmt(r.serverCpuPct, 0)} | ${tg} |`)
@@ -213,7 +219,7 @@ export function renderReport ({ meta, cfg, cells, summary, targets, extras, unav
   L.push('## Targets (wx-media)', '')
   L.push('| target | worst cell | measured | |', '|---|---|--:|:-:|')
   for (const r of targetSummary(targets)) {
-    L.push(`| ${r.text} | ${r.worst && r.worst.cell ? r.worst.cell : ''} | ${fmtTargetValue(r.worst)} | ${mark(r.pass)} |`)
+    L.push(`| ${r.text} | ${r.worst && r.worst.cell ? r.worst.cell : ''}${r.worst && r.worst.serverBound ? ' ⚠ server-bound' : ''} | ${fmtTargetValue(r.worst)} | ${mark(r.pass)} |`)
   }
   L.push('')
 
