@@ -67,6 +67,9 @@ test('requests go through the HTTP proxy', async (t) => {
       res.writeHead(up.statusCode, up.headers)
       up.pipe(res)
     })
+    // A closed keep-alive connection at teardown must not become an uncaught error.
+    upstream.on('error', () => res.destroy())
+    req.on('error', () => upstream.destroy())
     req.pipe(upstream)
   })
   const port = await listen(t, proxy)
