@@ -4,6 +4,11 @@
 //! thin napi boundary that turns JS values into core calls and back.
 #![deny(clippy::all)]
 
+/// Rust-side allocations (request state, bodies received) use mimalloc; JS
+/// memory is untouched. Everything Rust allocates is freed by Rust.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bindings;
 pub mod client;
 pub mod config;
