@@ -19,6 +19,10 @@ use http_body::{Frame, SizeHint};
 /// Largest body frame handed to the connection at once.
 const MAX_FRAME: usize = 256 * 1024;
 
+/// Bodies at least this large yield the CPU every `YIELD_EVERY` bytes (see `ChunksBody`).
+const YIELDING_BODY: u64 = 4 * 1024 * 1024;
+const YIELD_EVERY: u64 = 1024 * 1024;
+
 /// A file region to stream as the last part.
 #[derive(Debug, Clone)]
 pub struct FileSource {
@@ -251,6 +255,9 @@ fn file_stream(src: FileSource) -> IoStream {
 struct ChunksBody {
     chunks: VecDeque<Bytes>,
     remaining: u64,
+    total: u64,
+    /// Bytes handed out since the last yield.
+    unyielded: u64,
 }
 
 impl ChunksBody {
@@ -258,6 +265,8 @@ impl ChunksBody {
         ChunksBody {
             chunks: chunks.collect(),
             remaining: len,
+            total: len,
+            unyielded: 0,
         }
     }
 }
@@ -272,6 +281,15 @@ impl http_body::Body for ChunksBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.chunks.pop_front() {
             Some(chunk) => {
+                if self.total >= YIELDING_BODY && self.unyielded >= YIELD_EVERY {
+                    self.unyielded = 0;
+                    // A multi-megabyte body is one long burst of socket
+                    // writes; between its frames, let an event loop waiting
+                    // for this core run first (it otherwise waits for the
+                    // scheduler's time slice, milliseconds on a busy core).
+                    std::thread::yield_now();
+                }
+                self.unyielded += chunk.len() as u64;
                 self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
                 Poll::Ready(Some(Ok(Frame::data(chunk))))
             }
