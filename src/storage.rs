@@ -377,18 +377,19 @@ async fn temp_url_batch(
         .map(|i| json!({ "fileid": i.file_id, "max_age": i.max_age }))
         .collect();
     let body = json!({ "env": env, "file_list": list });
-    let reply = client
-        .call_api(Request::post_json(
-            "/tcb/batchdownloadfile",
-            Bytes::from(body.to_string()),
-        ))
-        .await?;
-    let answered = batch_items(reply.json.as_ref(), "file_list", items.len())?;
+    let answered = batch_call(
+        client,
+        "/tcb/batchdownloadfile",
+        body,
+        "file_list",
+        items.len(),
+    )
+    .await?;
     Ok(items
         .iter()
         .zip(answered)
         .map(|(asked, got)| {
-            let status = got.get("status").and_then(Value::as_i64).unwrap_or(-1);
+            let (status, err_msg) = item_outcome(&got);
             TempUrl {
                 file_id: asked.file_id.clone(),
                 temp_file_url: if status == 0 {
@@ -401,7 +402,7 @@ async fn temp_url_batch(
                 },
                 max_age: asked.max_age,
                 status,
-                err_msg: item_err_msg(&got, status),
+                err_msg,
             }
         })
         .collect())
@@ -425,22 +426,23 @@ pub async fn delete_files(
     }
     in_batches(file_ids, |batch| async move {
         let body = json!({ "env": env, "fileid_list": batch });
-        let reply = client
-            .call_api(Request::post_json(
-                "/tcb/batchdeletefile",
-                Bytes::from(body.to_string()),
-            ))
-            .await?;
-        let answered = batch_items(reply.json.as_ref(), "delete_list", batch.len())?;
+        let answered = batch_call(
+            client,
+            "/tcb/batchdeletefile",
+            body,
+            "delete_list",
+            batch.len(),
+        )
+        .await?;
         Ok(batch
             .into_iter()
             .zip(answered)
             .map(|(file_id, got)| {
-                let status = got.get("status").and_then(Value::as_i64).unwrap_or(-1);
+                let (status, err_msg) = item_outcome(&got);
                 Deleted {
                     file_id,
                     status,
-                    err_msg: item_err_msg(&got, status),
+                    err_msg,
                 }
             })
             .collect())
@@ -465,6 +467,26 @@ where
         .try_collect()
         .await?;
     Ok(results.into_iter().flatten().collect())
+}
+
+/// POSTs one batch call; its per-item answers, one per item asked.
+async fn batch_call(
+    client: &Client,
+    path: &'static str,
+    body: Value,
+    key: &str,
+    expected: usize,
+) -> Result<Vec<Value>, WxError> {
+    let reply = client
+        .call_api(Request::post_json(path, Bytes::from(body.to_string())))
+        .await?;
+    batch_items(reply.json.as_ref(), key, expected)
+}
+
+/// `status` and `errMsg` of one answered item.
+fn item_outcome(item: &Value) -> (i64, String) {
+    let status = item.get("status").and_then(Value::as_i64).unwrap_or(-1);
+    (status, item_err_msg(item, status))
 }
 
 /// The per-item array of a batch reply, which must answer every item asked.
