@@ -358,8 +358,8 @@ pub async fn get_temp_file_urls(
     env: &str,
     items: Vec<TempUrlItem>,
 ) -> Result<Vec<TempUrl>, WxError> {
-    for item in &items {
-        check_file_id(&item.file_id, "fileList item fileID")?;
+    for (i, item) in items.iter().enumerate() {
+        check_file_id(&item.file_id, &format!("fileList[{i}]"))?;
     }
     in_batches(items, |batch| async move {
         temp_url_batch(client, env, &batch).await
@@ -421,8 +421,8 @@ pub async fn delete_files(
     env: &str,
     file_ids: Vec<String>,
 ) -> Result<Vec<Deleted>, WxError> {
-    for id in &file_ids {
-        check_file_id(id, "fileList item")?;
+    for (i, id) in file_ids.iter().enumerate() {
+        check_file_id(id, &format!("fileList[{i}]"))?;
     }
     in_batches(file_ids, |batch| async move {
         let body = json!({ "env": env, "fileid_list": batch });

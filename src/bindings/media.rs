@@ -161,11 +161,7 @@ pub fn get_temp_media<'e>(
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
 ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
-    let prepared = client.and_then(|c| {
-        let id = media_id_arg(args)?;
-        media::check_media_id(&id)?;
-        Ok((c, id))
-    });
+    let prepared = client.and_then(|c| Ok((c, media_id_arg(args)?)));
     spawn(
         env,
         GET_API,

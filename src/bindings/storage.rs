@@ -242,6 +242,8 @@ pub fn upload_file<'e>(
             "cloudPath",
             "pass a path such as 'images/a.png'",
         )?;
+        // Checked here as well as in the core: before `fileContent` is read,
+        // so a bad path does not close the caller's ReadStream.
         storage::check_cloud_path(&cloud_path)?;
         let env = storage::resolve_env(call_env(&obj)?, &client)?;
         let content = file_content(prop(&obj, "fileContent")?)?;
@@ -282,7 +284,6 @@ pub fn download_file<'e>(
             "fileID",
             "pass the fileID uploadFile returned",
         )?;
-        storage::check_file_id(&file_id, "fileID")?;
         let env = storage::resolve_env(call_env(&obj)?, &client)?;
         Ok((client, env, file_id))
     });
@@ -370,9 +371,6 @@ pub fn get_temp_file_url<'e>(
             .enumerate()
             .map(|(i, v)| temp_url_item(v, i))
             .collect::<ArgResult<Vec<_>>>()?;
-        for (i, item) in items.iter().enumerate() {
-            storage::check_file_id(&item.file_id, &format!("fileList[{i}]"))?;
-        }
         let env = storage::resolve_env(call_env(&obj)?, &client)?;
         Ok((client, env, items))
     });
@@ -425,7 +423,6 @@ pub fn delete_file<'e>(
                 }
                 let id = String::from_unknown(v)
                     .map_err(|e| WxError::invalid_param(e.reason.clone()))?;
-                storage::check_file_id(&id, &format!("fileList[{i}]"))?;
                 Ok(id)
             })
             .collect::<ArgResult<Vec<_>>>()?;
