@@ -10,7 +10,7 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 
 const require = createRequire(import.meta.url)
-const { startEmulator } = require('../index.js')
+const { startEmulator } = require('..')
 
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), randomBytes(2048)])
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(512)])

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { createHash, randomBytes } from 'node:crypto'
 
 const require = createRequire(import.meta.url)
-export const wx = require('../index.js')
+export const wx = require('..')
 
 // Tiny but real files of each format WeChat takes.
 export const PNG = Buffer.from(

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 
 const require = createRequire(import.meta.url)
 export const SETS = {
-  'wx-media': ['../index.js'],
+  'wx-media': ['..'],
   'wx-server-sdk': ['wx-server-sdk'],
   'axios+form-data': ['axios', 'form-data'],
   'co-wechat-api': ['co-wechat-api']

@@ -31,7 +31,7 @@ const sample = () => {
 
 const require = createRequire(import.meta.url)
 const fdsBeforeLoad = openFds()
-const wx = require('../index.js')
+const wx = require('..')
 if (typeof wx.WxClient !== 'function') { emit({ ok: false, available: false, error: 'wx-media has no WxClient export yet' }, 3); await new Promise(() => {}) }
 const client = new wx.WxClient({ appid: String(a.appid), secret: String(a.secret), baseUrl: String(a.url), tokenMode: 'legacy', maxConcurrency: 64, timeout: 60000 })
 const media = { contentType: CONTENT_TYPE, value: makePayload(size) }

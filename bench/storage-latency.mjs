@@ -14,7 +14,7 @@ function emit (obj, code) {
   setTimeout(() => process.exit(code), 2000).unref()
 }
 
-const wx = createRequire(import.meta.url)('../index.js')
+const wx = createRequire(import.meta.url)('..')
 if (typeof wx.WxClient !== 'function') { emit({ ok: false, available: false, error: 'no WxClient export' }, 3); await new Promise(() => {}) }
 const client = new wx.WxClient({ appid: String(a.appid), secret: String(a.secret), baseUrl: String(a.url), env, tokenMode: 'legacy', timeout: 60000 })
 if (typeof client.uploadFile !== 'function' || typeof client.getTempFileURL !== 'function') {

@@ -4,7 +4,7 @@
 // Prints one JSON line {url, appid, secret, env} on stdout once listening;
 // stops cleanly on SIGINT / SIGTERM.
 
-const { startEmulator } = require('../index.js')
+const { startEmulator } = require('..')
 
 const USAGE = 'usage: wx-media-emulator [--port N] [--host ADDR] [--lean] [--open-api-service]'
 

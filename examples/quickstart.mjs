@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
-const wx = require('../index.js')
+const wx = require('..')
 
 const sample = readFileSync(new URL('./sample.png', import.meta.url))
 const same = (a, b) => Buffer.compare(a, b) === 0

@@ -1,0 +1,111 @@
+'use strict'
+// The public module. JavaScript only shapes arguments and results here; all
+// HTTP, multipart and token work happens in the native addon. Every call
+// returns a promise and every failure rejects it (see ./call.js).
+
+const native = require('./native')
+const { invoke } = require('./call')
+
+/** `fn` of `target`, wrapped so that it always returns a promise. */
+function promised(api, target, name) {
+  return function call(args) {
+    return invoke(api, target[name], target, [args])
+  }
+}
+
+/** wx-server-sdk's `openapi`, for calls made through `target`. */
+function openapiFor(target) {
+  return Object.freeze({
+    customerServiceMessage: Object.freeze({
+      uploadTempMedia: promised('openapi.customerServiceMessage.uploadTempMedia', target, 'uploadTempMedia'),
+      getTempMedia: promised('openapi.customerServiceMessage.getTempMedia', target, 'getTempMedia'),
+    }),
+  })
+}
+
+/** A client for one appid (or one token source); many can live side by side. */
+class WxClient {
+  #native
+  #openapi
+
+  constructor(options) {
+    this.#native = new native.WxClient(options)
+    this.#openapi = openapiFor(this.#native)
+  }
+
+  /** The appid this client fetches tokens for, if any. */
+  get appid() {
+    return this.#native.appid
+  }
+
+  /** The default Cloud Base environment of this client, if any. */
+  get env() {
+    return this.#native.env
+  }
+
+  /** How many times this client fetched (or asked its provider for) a token. */
+  get tokenFetchCount() {
+    return this.#native.tokenFetchCount
+  }
+
+  /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
+  get openapi() {
+    return this.#openapi
+  }
+
+  /** Uploads temporary media (`POST /cgi-bin/media/upload`). */
+  uploadTempMedia(args) {
+    return invoke('uploadTempMedia', this.#native.uploadTempMedia, this.#native, [args])
+  }
+
+  /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
+  getTempMedia(args) {
+    return invoke('getTempMedia', this.#native.getTempMedia, this.#native, [args])
+  }
+
+  /** Uploads a file to Cloud Base storage. */
+  uploadFile(args) {
+    return invoke('uploadFile', this.#native.uploadFile, this.#native, [args])
+  }
+
+  /** Downloads a Cloud Base file. */
+  downloadFile(args) {
+    return invoke('downloadFile', this.#native.downloadFile, this.#native, [args])
+  }
+
+  /** Temporary download links; any number of files (split into calls of 50). */
+  getTempFileURL(args) {
+    return invoke('getTempFileURL', this.#native.getTempFileURL, this.#native, [args])
+  }
+
+  /** Deletes Cloud Base files; per-file failures are reported, not thrown. */
+  deleteFile(args) {
+    return invoke('deleteFile', this.#native.deleteFile, this.#native, [args])
+  }
+}
+const moduleCall = (name) => promised(name, native, name)
+const uploadTempMedia = moduleCall('uploadTempMedia')
+const getTempMedia = moduleCall('getTempMedia')
+const uploadFile = moduleCall('uploadFile')
+const downloadFile = moduleCall('downloadFile')
+const getTempFileURL = moduleCall('getTempFileURL')
+const deleteFile = moduleCall('deleteFile')
+const startEmulator = (options) => invoke('startEmulator', native.startEmulator, native, [options])
+const openapi = openapiFor(native)
+const { init, version } = native
+
+// An object literal of plain names, so that Node's CommonJS export detection
+// sees every one of them and `import { openapi } from 'wx-media'` works.
+module.exports = {
+  init,
+  WxClient,
+  uploadTempMedia,
+  getTempMedia,
+  uploadFile,
+  downloadFile,
+  getTempFileURL,
+  deleteFile,
+  openapi,
+  startEmulator,
+  version,
+}
