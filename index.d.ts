@@ -294,7 +294,7 @@ export interface TempFileUrlItem {
 
 export interface TempFileUrlRequestItem {
   fileID: string
-  /** Link lifetime in seconds; default 86400. */
+  /** Link lifetime in seconds, 1 to 86400 (one day, the server's limit); default 86400. */
   maxAge?: number
 }
 

@@ -175,10 +175,12 @@ test('a COS 403 XML error becomes COS_ERROR with the COS code and RequestId', as
   const emu = await startEmulator(t)
   const client = clientFor(emu)
   await client.uploadFile({ cloudPath: 'warm.png', fileContent: PNG })
-  // Hold the COS POST while the emulator's clock passes the ticket's lifetime.
-  emu.injectFault({ path: '/cos/', delayMs: 300 })
+  // Hold the COS POST while the emulator's clock passes the ticket's lifetime:
+  // once the second ticket has been issued (not after a fixed sleep, which a
+  // loaded machine can outrun), move the clock past it.
+  emu.injectFault({ path: '/cos/', delayMs: 1500 })
   const pending = client.uploadFile({ cloudPath: 'late.png', fileContent: PNG })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  while (requestsTo(emu, '/tcb/uploadfile').length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
   emu.advanceClock(2 * 3600 * 1000)
   const err = await t.throwsAsync(pending)
   t.is(err.code, 'COS_ERROR')

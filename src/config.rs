@@ -228,7 +228,7 @@ impl ClientConfig {
             timeouts: opts.timeouts.unwrap_or_default(),
             retries: opts.retries.unwrap_or(DEFAULT_RETRIES),
             max_concurrency,
-            proxy: opts.proxy.clone(),
+            proxy: opts.proxy.as_deref().map(check_proxy).transpose()?,
             ca_cert: opts.ca_cert.clone(),
             media_limits: opts.media_limits.unwrap_or_default(),
             max_download_bytes: opts
@@ -319,7 +319,38 @@ fn normalise_base_url(raw: &str) -> Result<String, WxError> {
             "baseUrl must not carry a query string",
         ));
     }
+    if parsed.fragment().is_some() {
+        return Err(WxError::invalid_param(
+            "baseUrl must not carry a fragment ('#…'); use an origin such as https://api.weixin.qq.com",
+        ));
+    }
     Ok(trimmed.to_string())
+}
+
+/// A proxy the HTTP client can use: an http:// or https:// URL. Anything
+/// else would be ignored (ftp://) or fail every call (socks5://), so it is
+/// refused here. The URL itself is never quoted: it may hold a password.
+fn check_proxy(raw: &str) -> Result<String, WxError> {
+    const EXAMPLE: &str = "use an HTTP(S) proxy URL such as http://127.0.0.1:3128";
+    // Like curl and reqwest, `host:port` without a scheme means http://.
+    let url = match raw.trim() {
+        bare if !bare.contains("://") => format!("http://{bare}"),
+        full => full.to_string(),
+    };
+    let parsed = reqwest::Url::parse(&url)
+        .map_err(|_| WxError::invalid_param(format!("proxy is not a valid URL: {EXAMPLE}")))?;
+    match parsed.scheme() {
+        "http" | "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+        "http" | "https" => Err(WxError::invalid_param(format!(
+            "proxy has no host: {EXAMPLE}"
+        ))),
+        scheme if scheme.starts_with("socks") => Err(WxError::invalid_param(format!(
+            "proxy scheme '{scheme}' is not supported (no SOCKS support): {EXAMPLE}"
+        ))),
+        scheme => Err(WxError::invalid_param(format!(
+            "proxy scheme '{scheme}' is not supported: {EXAMPLE}"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -420,5 +451,38 @@ mod tests {
             ..Default::default()
         };
         assert!(ClientConfig::resolve(opts, &env(&[], false)).is_err());
+        let opts = ClientOptions {
+            base_url: Some("http://127.0.0.1:9/#x".into()),
+            ..Default::default()
+        };
+        let err = ClientConfig::resolve(opts, &env(&[], false)).expect_err("fragment");
+        assert!(err.detail.contains("fragment"), "{}", err.detail);
+    }
+
+    #[test]
+    fn proxy_must_be_http_or_https() {
+        let resolve = |proxy: &str| {
+            ClientConfig::resolve(
+                ClientOptions {
+                    proxy: Some(proxy.into()),
+                    ..Default::default()
+                },
+                &env(&[], false),
+            )
+        };
+        assert!(resolve("http://127.0.0.1:3128").is_ok());
+        assert!(resolve("https://127.0.0.1:3128").is_ok());
+        assert!(resolve("localhost:3128").is_ok());
+        for (bad, says) in [
+            ("ftp://127.0.0.1:21", "scheme 'ftp'"),
+            ("socks5://u:pw@127.0.0.1:1080", "scheme 'socks5'"),
+            ("socks5h://127.0.0.1:1080", "no SOCKS support"),
+            ("gopher://127.0.0.1:70", "scheme 'gopher'"),
+            ("http://", "not a valid URL"),
+        ] {
+            let err = resolve(bad).expect_err(bad);
+            assert!(err.detail.contains(says), "{bad}: {}", err.detail);
+            assert!(!err.detail.contains("pw@"), "{}", err.detail);
+        }
     }
 }

@@ -17,4 +17,5 @@ pub mod error;
 pub mod media;
 pub mod multipart;
 pub mod storage;
+pub mod suggest;
 pub mod token;

@@ -26,6 +26,11 @@ pub const BATCH_LIMIT: usize = 50;
 const BATCH_CONCURRENCY: usize = 4;
 /// `maxAge` when a `getTempFileURL` item gives none.
 pub const DEFAULT_MAX_AGE: u64 = 86_400;
+/// The longest link lifetime the server takes: "默认一天且最大不超过一天"
+/// (default one day, at most one day), Cloud.getTempFileURL's documentation,
+/// quoted in research/protocol.md §3.3. A longer `maxAge` is refused rather
+/// than sent and silently shortened.
+pub const MAX_MAX_AGE: u64 = 86_400;
 /// Lifetime of the link `downloadFile` fetches through.
 const DOWNLOAD_LINK_MAX_AGE: u64 = 600;
 const MAX_CLOUD_PATH_BYTES: usize = 850;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 
+use super::option_names;
 use crate::config::{
     ClientOptions, MediaLimits, Timeouts, TokenFuture, TokenMode, TokenProvider, TokenSupply,
 };
@@ -216,18 +217,12 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
         return Ok(ClientOptions::default());
     };
     let obj = object_arg(Some(value), "an options object such as { appid, secret }")?;
-    for (wrong, right) in [
-        ("appId", "appid"),
-        ("appSecret", "secret"),
-        ("AppID", "appid"),
-        ("baseURL", "baseUrl"),
-    ] {
-        if prop(&obj, wrong)?.is_some() {
-            return Err(WxError::invalid_param(format!(
-                "unknown option '{wrong}': did you mean '{right}'?"
-            )));
-        }
+    if prop(&obj, "tokenStore")?.is_some() {
+        return Err(WxError::invalid_param(
+            "tokenStore is not supported in this version: share tokens with an accessToken function instead",
+        ));
     }
+    option_names::check(&obj, option_names::CLIENT, "")?;
     let mut opts = ClientOptions {
         appid: string_prop(&obj, "appid", "appid")?,
         secret: string_prop(&obj, "secret", "secret")?,
@@ -270,11 +265,6 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     };
     opts.media_limits = media_limits_option(&obj)?;
     opts.max_download_bytes = count_prop(&obj, "maxDownloadBytes", "maxDownloadBytes")?;
-    if prop(&obj, "tokenStore")?.is_some() {
-        return Err(WxError::invalid_param(
-            "tokenStore is not supported in this version: share tokens with an accessToken function instead",
-        ));
-    }
     Ok(opts)
 }
 
@@ -287,6 +277,7 @@ fn env_option(obj: &Object) -> ArgResult<Option<String>> {
             .map_err(|e| napi_failure("env", e)),
         Some(v) if matches!(v.get_type(), Ok(ValueType::Object)) => {
             let env = Object::from_unknown(v).map_err(|e| napi_failure("env", e))?;
+            option_names::check(&env, option_names::ENV, "env.")?;
             Ok(string_prop(&env, "storage", "env.storage")?.or(string_prop(
                 &env,
                 "default",
@@ -321,6 +312,7 @@ fn timeout_option(obj: &Object) -> ArgResult<Option<Timeouts>> {
         }
         Some(v) if matches!(v.get_type(), Ok(ValueType::Object)) => {
             let t = Object::from_unknown(v).map_err(|e| napi_failure("timeout", e))?;
+            option_names::check(&t, option_names::TIMEOUT, "timeout.")?;
             let defaults = Timeouts::default();
             Ok(Some(Timeouts {
                 json: count_prop(&t, "json", "timeout.json")?
@@ -348,6 +340,7 @@ fn media_limits_option(obj: &Object) -> ArgResult<Option<MediaLimits>> {
         Some(v),
         "mediaSizeLimits as { image, voice, video, thumb } in bytes",
     )?;
+    option_names::check(&limits, option_names::MEDIA_SIZE_LIMITS, "mediaSizeLimits.")?;
     let d = MediaLimits::default();
     Ok(Some(MediaLimits {
         image: count_prop(&limits, "image", "mediaSizeLimits.image")?.unwrap_or(d.image),

@@ -9,6 +9,7 @@ mod client;
 mod emulator;
 mod errors;
 mod media;
+mod option_names;
 mod options;
 mod settle;
 mod storage;

@@ -13,7 +13,7 @@ use super::media::release_on_js_thread;
 use super::settle::spawn;
 use crate::client::Client;
 use crate::error::WxError;
-use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE};
+use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
 
 /// Per-call settings, as in wx-server-sdk.
 #[allow(dead_code)] // index.d.ts only; read by hand in `call_env`
@@ -68,7 +68,7 @@ pub struct DownloadFileResult {
 pub struct TempFileUrlRequestItem {
     #[napi(js_name = "fileID")]
     pub file_id: String,
-    /// Link lifetime in seconds; default 86400.
+    /// Link lifetime in seconds, 1 to 86400 (one day, the server's limit); default 86400.
     pub max_age: Option<u32>,
 }
 
@@ -350,6 +350,11 @@ fn temp_url_item(value: Unknown, index: usize) -> ArgResult<TempUrlItem> {
             0 => {
                 return Err(WxError::invalid_param(format!(
                     "{what}.maxAge must be at least 1 second"
+                )))
+            }
+            n if n > MAX_MAX_AGE => {
+                return Err(WxError::invalid_param(format!(
+                    "{what}.maxAge is {n} s, more than the server takes ({MAX_MAX_AGE} s, one day)"
                 )))
             }
             n => n,
