@@ -1,6 +1,7 @@
 //! One client per appid: a pooled HTTP client, a concurrency limit, the
 //! token manager, and the request loop with retries and token replay.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -12,6 +13,7 @@ use tokio::sync::Semaphore;
 use crate::config::ClientConfig;
 use crate::error::{is_token_errcode, ErrorKind, WxError};
 use crate::multipart::MultipartBody;
+use crate::secrets::Secrets;
 use crate::token::{Token, TokenManager};
 
 /// Which timeout applies.
@@ -108,6 +110,8 @@ pub struct ApiReply {
 
 pub struct Client {
     cfg: ClientConfig,
+    /// What this client must never show (see [`crate::secrets`]).
+    secrets: Arc<Secrets>,
     http: reqwest::Client,
     limiter: Semaphore,
     tokens: TokenManager,
@@ -115,13 +119,22 @@ pub struct Client {
 
 impl Client {
     pub fn new(cfg: ClientConfig) -> Result<Self, WxError> {
+        let secrets = Secrets::new();
+        register_config_secrets(&cfg, &secrets);
         let http = build_http_client(&cfg)?;
         Ok(Client {
             limiter: Semaphore::new(cfg.max_concurrency),
-            tokens: TokenManager::new(cfg.credential.clone()),
+            tokens: TokenManager::new(cfg.credential.clone(), secrets.clone()),
+            secrets,
             http,
             cfg,
         })
+    }
+
+    /// The secrets of this client; calls register per-request credentials
+    /// (COS upload tickets) here before using them.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -220,6 +233,15 @@ impl Client {
             .await
             .map_err(|e| transport_error(e, path, timeout))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // Not followed, not read: the target is no concern of this call.
+            return Err(WxError::http_status(
+                status,
+                format!(
+                    "{path} answered HTTP {status}, a redirect; WeChat and COS calls do not follow redirects"
+                ),
+            ));
+        }
         let headers = std::mem::take(response.headers_mut());
         let body = read_body(response, request.max_reply_bytes, path, timeout).await?;
         Ok(Reply {
@@ -250,18 +272,48 @@ impl Client {
     }
 }
 
+/// WeChat and COS calls never follow a redirect: a 307 would re-send the
+/// appsecret to another origin, a 302 would turn an upload into a GET and
+/// resolve with the target's answer. A 3xx is an `HTTP_STATUS` failure (see
+/// [`Client::exchange`]). Generic transfers that should follow redirects
+/// build their own client with their own policy next to this one.
+pub fn wechat_redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::none()
+}
+
+/// The appsecret, static tokens and proxy credentials, registered before
+/// anything can fail with them in a message.
+fn register_config_secrets(cfg: &ClientConfig, secrets: &Secrets) {
+    use crate::config::{Credential, TokenSupply};
+    match &cfg.credential {
+        Credential::AppSecret { secret, .. } => secrets.add_permanent(secret),
+        Credential::AccessToken(TokenSupply::Static(t))
+        | Credential::Cloudbase(TokenSupply::Static(t)) => secrets.add_permanent(t),
+        _ => {}
+    }
+    if let Some(proxy) = &cfg.proxy {
+        for secret in crate::config::url_credentials(proxy) {
+            secrets.add_permanent(&secret);
+        }
+    }
+}
+
 fn build_http_client(cfg: &ClientConfig) -> Result<reqwest::Client, WxError> {
     let mut builder = reqwest::Client::builder()
+        .redirect(wechat_redirect_policy())
+        // Only redirects set a Referer in reqwest; say so explicitly anyway.
+        .referer(false)
         .connect_timeout(Duration::from_secs(10).min(cfg.timeouts.json))
         .pool_idle_timeout(Duration::from_secs(50))
         .pool_max_idle_per_host(cfg.max_concurrency)
         .tcp_nodelay(true)
         .user_agent(concat!("wx-media/", env!("CARGO_PKG_VERSION")));
     if let Some(proxy) = &cfg.proxy {
+        // The message never quotes the proxy URL: it may carry a password.
         let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
             WxError::invalid_param(format!(
-                "proxy must be a URL such as http://127.0.0.1:3128 ({})",
-                crate::error::redact(&e.to_string())
+                "proxy must be a URL such as http://user:password@127.0.0.1:3128 ({})",
+                e.without_url()
             ))
         })?;
         builder = builder.proxy(proxy);
@@ -380,10 +432,11 @@ fn wechat_error(code: i64, json: Option<&Value>, reply: &Reply) -> WxError {
 }
 
 fn unexpected_status(request: &Request, reply: &Reply) -> WxError {
-    let snippet: String = String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
+    // Secrets are masked before the body is cut to a snippet (a secret cut
+    // at the edge of the scrubbed part is masked as a cut-short tail).
+    let head = &reply.body[..reply.body.len().min(2048)];
+    let body = crate::secrets::scrub(&String::from_utf8_lossy(head));
+    let snippet: String = body.chars().filter(|c| !c.is_control()).take(200).collect();
     WxError::http_status(
         reply.status,
         format!(

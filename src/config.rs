@@ -301,13 +301,54 @@ fn choose_credential(opts: &ClientOptions, env: &dyn Environment) -> Result<Cred
     Ok(Credential::Missing)
 }
 
+/// The user name, password and `user:password` of a URL's user-info, as
+/// written and percent-decoded (for redaction; empty when there is none).
+pub fn url_credentials(raw: &str) -> Vec<String> {
+    let Ok(url) = reqwest::Url::parse(raw.trim()) else {
+        // Unparsable: whatever sits before an '@' may be a credential.
+        let authority = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+        return authority
+            .rsplit_once('@')
+            .map(|(info, _)| vec![info.to_string()])
+            .unwrap_or_default();
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = url.username();
+    let password = url.password().unwrap_or("");
+    let mut out = Vec::new();
+    for (u, p) in [
+        (user.to_string(), password.to_string()),
+        (decode(user), decode(password)),
+    ] {
+        if !p.is_empty() {
+            out.push(format!("{u}:{p}"));
+            out.push(p);
+        }
+        if !u.is_empty() {
+            out.push(u);
+        }
+    }
+    out
+}
+
 fn normalise_base_url(raw: &str) -> Result<String, WxError> {
     let trimmed = raw.trim().trim_end_matches('/');
+    // Messages show the URL with any user-info masked (`http://***@host`).
+    let shown = crate::secrets::mask_url_userinfo(trimmed);
     let parsed = reqwest::Url::parse(trimmed).map_err(|e| {
         WxError::invalid_param(format!(
-            "baseUrl '{trimmed}' is not a valid URL ({e}); use an origin such as https://api.weixin.qq.com"
+            "baseUrl '{shown}' is not a valid URL ({e}); use an origin such as https://api.weixin.qq.com"
         ))
     })?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(WxError::invalid_param(format!(
+            "baseUrl '{shown}' must not carry a user name or password: WeChat takes none, and a URL is no place for a credential"
+        )));
+    }
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(WxError::invalid_param(format!(
             "baseUrl must use http or https, got '{}'",
@@ -484,5 +525,31 @@ mod tests {
             assert!(err.detail.contains(says), "{bad}: {}", err.detail);
             assert!(!err.detail.contains("pw@"), "{}", err.detail);
         }
+    }
+
+    #[test]
+    fn base_url_credentials_are_refused_and_never_shown() {
+        for url in [
+            "http://alice:pa55word@127.0.0.1:9",
+            "http://alice:pa55word@[bad",
+            "http://alice@h",
+        ] {
+            let opts = ClientOptions {
+                base_url: Some(url.into()),
+                ..Default::default()
+            };
+            let err = ClientConfig::resolve(opts, &env(&[], false)).expect_err(url);
+            assert!(!err.message().contains("pa55word"), "{}", err.message());
+            assert!(!err.message().contains("alice"), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn url_credentials_as_written_and_decoded() {
+        let c = url_credentials("http://us%40er:p%3Ass@proxy:3128");
+        for want in ["us%40er:p%3Ass", "p%3Ass", "us@er:p:ss", "p:ss", "us@er"] {
+            assert!(c.iter().any(|s| s == want), "{want} in {c:?}");
+        }
+        assert!(url_credentials("http://proxy:3128").is_empty());
     }
 }

@@ -210,33 +210,10 @@ pub fn errcode_text(code: i64) -> &'static str {
     }
 }
 
-/// Query parameters whose values must never be shown.
-const SECRET_PARAMS: [&str; 3] = ["access_token=", "cloudbase_access_token=", "secret="];
-
-/// Masks the values of `access_token`, `cloudbase_access_token` and `secret`
-/// wherever they appear as `name=value` (URLs inside transport errors).
+/// Masks every secret a live client knows (in any encoding), values of
+/// secret parameter names and URL user-info: see [`crate::secrets`].
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some((at, name)) = find_secret_param(rest) {
-        let value_start = at + name.len();
-        out.push_str(&rest[..value_start]);
-        out.push_str("***");
-        let tail = &rest[value_start..];
-        let value_len = tail
-            .find(['&', ' ', ')', '"', '\'', '\n', '#', ','])
-            .unwrap_or(tail.len());
-        rest = &tail[value_len..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn find_secret_param(text: &str) -> Option<(usize, &'static str)> {
-    SECRET_PARAMS
-        .iter()
-        .filter_map(|name| text.find(name).map(|at| (at, *name)))
-        .min_by_key(|(at, name)| (*at, usize::MAX - name.len()))
+    crate::secrets::scrub(text)
 }
 
 #[cfg(test)]

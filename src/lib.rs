@@ -16,6 +16,7 @@ pub mod emulator;
 pub mod error;
 pub mod media;
 pub mod multipart;
+pub mod secrets;
 pub mod storage;
 pub mod suggest;
 pub mod token;

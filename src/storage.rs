@@ -143,6 +143,9 @@ pub async fn upload_file(
                 "/tcb/uploadfile reply lacks url/token/authorization/file_id/cos_file_id",
             )
         })?;
+    // COS credentials of this ticket: masked in anything reported from here on.
+    client.secrets().add_recent(&ticket.token);
+    client.secrets().add_recent(&ticket.authorization);
     let form = MultipartBuilder::new()
         .text("key", cloud_path)
         .text("Signature", &ticket.authorization)

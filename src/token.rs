@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::client::{Client, Request, RequestBody, TimeoutClass};
 use crate::config::{Credential, TokenMode, TokenSupply};
 use crate::error::{ErrorKind, WxError};
+use crate::secrets::Secrets;
 
 /// Refresh this long before WeChat's expiry. WeChat keeps a replaced token
 /// valid for 5 minutes, so a 300 s margin never hands out a dead token.
@@ -40,6 +41,8 @@ struct Cached {
 
 pub struct TokenManager {
     credential: Credential,
+    /// Every token obtained is registered here, so no report can show it.
+    secrets: Arc<Secrets>,
     cached: RwLock<Option<Cached>>,
     refresh: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
@@ -54,9 +57,10 @@ struct TokenReply {
 }
 
 impl TokenManager {
-    pub fn new(credential: Credential) -> Self {
+    pub fn new(credential: Credential, secrets: Arc<Secrets>) -> Self {
         TokenManager {
             credential,
+            secrets,
             cached: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
@@ -98,6 +102,7 @@ impl TokenManager {
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let (token, ttl) = self.fetch(client).await?;
+        self.secrets.add_recent(&token.value);
         let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
         *slot = Some(Cached {
             token: token.clone(),
@@ -285,7 +290,7 @@ mod tests {
 
     #[test]
     fn invalidate_only_the_failed_token() {
-        let m = TokenManager::new(Credential::Missing);
+        let m = TokenManager::new(Credential::Missing, Secrets::new());
         *m.cached.write().expect("lock") = Some(Cached {
             token: token("NEW", "access_token"),
             fresh_until: Instant::now() + Duration::from_secs(60),
@@ -298,9 +303,12 @@ mod tests {
 
     #[test]
     fn static_tokens_cannot_refresh() {
-        let m = TokenManager::new(Credential::AccessToken(TokenSupply::Static("t".into())));
+        let m = TokenManager::new(
+            Credential::AccessToken(TokenSupply::Static("t".into())),
+            Secrets::new(),
+        );
         assert!(!m.can_refresh());
-        let m = TokenManager::new(Credential::CloudbaseFile("/x".into()));
+        let m = TokenManager::new(Credential::CloudbaseFile("/x".into()), Secrets::new());
         assert!(m.can_refresh());
     }
 }

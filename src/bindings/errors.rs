@@ -10,7 +10,10 @@ pub fn js_error(env: &Env, err: &WxError) -> Error {
     match build_js_error(env, err) {
         Ok(error) => error,
         // Building the object failed (out of memory?): still say what happened.
-        Err(_) => Error::new(Status::GenericFailure, err.message()),
+        Err(_) => Error::new(
+            Status::GenericFailure,
+            crate::secrets::scrub(&err.message()),
+        ),
     }
 }
 
@@ -19,7 +22,10 @@ pub fn js_error_object(env: &Env, err: &WxError) -> napi::sys::napi_value {
     match error_object(env, err) {
         Ok(obj) => obj.raw(),
         Err(_) => env
-            .create_error(Error::new(Status::GenericFailure, err.message()))
+            .create_error(Error::new(
+                Status::GenericFailure,
+                crate::secrets::scrub(&err.message()),
+            ))
             .map_or(std::ptr::null_mut(), |obj| obj.raw()),
     }
 }
@@ -28,13 +34,17 @@ fn build_js_error(env: &Env, err: &WxError) -> Result<Error> {
     Ok(Error::from(error_object(env, err)?.to_unknown()))
 }
 
+/// Every text property is scrubbed once more here, on the way out: a secret
+/// registered after the error was built (or text added to it later) is masked
+/// too. `stack` is built by JS from the scrubbed message.
 fn error_object<'e>(env: &'e Env, err: &WxError) -> Result<Object<'e>> {
-    let mut obj = env.create_error(Error::new(Status::GenericFailure, err.message()))?;
+    let scrub = crate::secrets::scrub;
+    let mut obj = env.create_error(Error::new(Status::GenericFailure, scrub(&err.message())))?;
     obj.set("errCode", err.err_code)?;
-    obj.set("errMsg", err.err_msg())?;
+    obj.set("errMsg", scrub(&err.err_msg()))?;
     obj.set("code", err.kind.as_str())?;
     if let Some(request_id) = &err.request_id {
-        obj.set("requestId", request_id.as_str())?;
+        obj.set("requestId", scrub(request_id))?;
     }
     if let Some(status) = err.status {
         obj.set("statusCode", status)?;
