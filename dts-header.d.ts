@@ -3,3 +3,79 @@
 
 /** wx-server-sdk's `openapi`, bound to the default client (see `init`). */
 export declare const openapi: OpenApi
+
+/**
+ * wx-server-sdk's `DYNAMIC_CURRENT_ENV` (the same registered symbol): as `env`,
+ * the env the cloud function runs in, read at each call (`TCB_ENV`, else `SCF_NAMESPACE`).
+ */
+export declare const DYNAMIC_CURRENT_ENV: unique symbol
+
+/** An `env` option: an environment id or `DYNAMIC_CURRENT_ENV`. */
+export type EnvId = string | typeof DYNAMIC_CURRENT_ENV
+
+/** What `getWXContext()` returns: the variables listed in `WX_CONTEXT_KEYS`, `WX_` prefix dropped. */
+export interface WXContext {
+  OPENID?: string
+  APPID?: string
+  UNIONID?: string
+  FROM_OPENID?: string
+  FROM_APPID?: string
+  FROM_UNIONID?: string
+  CLIENTIP?: string
+  CLIENTIPV6?: string
+  ENV?: string
+  SOURCE?: string
+  [key: string]: string | number | undefined
+}
+
+/** A JSON `openapi` result: WeChat's reply camelCased, without errcode/errmsg. */
+export interface OpenApiResult {
+  errCode: 0
+  /** `openapi.<namespace>.<api>:ok` */
+  errMsg: string
+  [key: string]: unknown
+}
+
+/** One `openapi.<namespace>.<api>` method; it works when destructured. */
+export type OpenApiMethod<A = Record<string, unknown>, R = OpenApiResult> = (params?: A) => Promise<R>
+
+/** `customerServiceMessage.send` params (wx-server-sdk's camelCase; sent as snake_case). */
+export interface SendMessageArgs {
+  touser: string
+  msgtype: 'text' | 'image' | 'voice' | 'video' | 'link' | 'miniprogrampage' | (string & {})
+  text?: { content: string }
+  image?: { mediaId: string }
+  voice?: { mediaId: string }
+  video?: { mediaId: string; thumbMediaId?: string; title?: string; description?: string }
+  [key: string]: unknown
+}
+
+/** `security.imgSecCheck` params: an image, checked like `uploadTempMedia`'s. */
+export interface ImgSecCheckArgs {
+  media: MediaInput
+}
+
+/**
+ * wx-server-sdk's `openapi`: any `openapi.<namespace>.<api>(params)`. Over the
+ * WeChat HTTP API only the names below work (others reject `INVALID_PARAM`
+ * listing them); in a cloud function every name goes through `wx.openApi`.
+ */
+export interface OpenApi {
+  customerServiceMessage: {
+    uploadTempMedia: OpenApiMethod<UploadTempMediaArgs, UploadTempMediaResult>
+    getTempMedia: OpenApiMethod<GetTempMediaArgs, TempMediaFile | TempMediaVideo>
+    send: OpenApiMethod<SendMessageArgs>
+    [api: string]: OpenApiMethod<any, any>
+  }
+  security: {
+    imgSecCheck: OpenApiMethod<ImgSecCheckArgs>
+    [api: string]: OpenApiMethod<any, any>
+  }
+  [namespace: string]: { [api: string]: OpenApiMethod<any, any> }
+}
+
+/** The JS `WxClient` also has `openapi`, bound to that client. */
+export interface WxClient {
+  /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
+  readonly openapi: OpenApi
+}

@@ -5,20 +5,88 @@
 export declare const openapi: OpenApi
 
 /**
+ * wx-server-sdk's `DYNAMIC_CURRENT_ENV` (the same registered symbol): as `env`,
+ * the env the cloud function runs in, read at each call (`TCB_ENV`, else `SCF_NAMESPACE`).
+ */
+export declare const DYNAMIC_CURRENT_ENV: unique symbol
+
+/** An `env` option: an environment id or `DYNAMIC_CURRENT_ENV`. */
+export type EnvId = string | typeof DYNAMIC_CURRENT_ENV
+
+/** What `getWXContext()` returns: the variables listed in `WX_CONTEXT_KEYS`, `WX_` prefix dropped. */
+export interface WXContext {
+  OPENID?: string
+  APPID?: string
+  UNIONID?: string
+  FROM_OPENID?: string
+  FROM_APPID?: string
+  FROM_UNIONID?: string
+  CLIENTIP?: string
+  CLIENTIPV6?: string
+  ENV?: string
+  SOURCE?: string
+  [key: string]: string | number | undefined
+}
+
+/** A JSON `openapi` result: WeChat's reply camelCased, without errcode/errmsg. */
+export interface OpenApiResult {
+  errCode: 0
+  /** `openapi.<namespace>.<api>:ok` */
+  errMsg: string
+  [key: string]: unknown
+}
+
+/** One `openapi.<namespace>.<api>` method; it works when destructured. */
+export type OpenApiMethod<A = Record<string, unknown>, R = OpenApiResult> = (params?: A) => Promise<R>
+
+/** `customerServiceMessage.send` params (wx-server-sdk's camelCase; sent as snake_case). */
+export interface SendMessageArgs {
+  touser: string
+  msgtype: 'text' | 'image' | 'voice' | 'video' | 'link' | 'miniprogrampage' | (string & {})
+  text?: { content: string }
+  image?: { mediaId: string }
+  voice?: { mediaId: string }
+  video?: { mediaId: string; thumbMediaId?: string; title?: string; description?: string }
+  [key: string]: unknown
+}
+
+/** `security.imgSecCheck` params: an image, checked like `uploadTempMedia`'s. */
+export interface ImgSecCheckArgs {
+  media: MediaInput
+}
+
+/**
+ * wx-server-sdk's `openapi`: any `openapi.<namespace>.<api>(params)`. Over the
+ * WeChat HTTP API only the names below work (others reject `INVALID_PARAM`
+ * listing them); in a cloud function every name goes through `wx.openApi`.
+ */
+export interface OpenApi {
+  customerServiceMessage: {
+    uploadTempMedia: OpenApiMethod<UploadTempMediaArgs, UploadTempMediaResult>
+    getTempMedia: OpenApiMethod<GetTempMediaArgs, TempMediaFile | TempMediaVideo>
+    send: OpenApiMethod<SendMessageArgs>
+    [api: string]: OpenApiMethod<any, any>
+  }
+  security: {
+    imgSecCheck: OpenApiMethod<ImgSecCheckArgs>
+    [api: string]: OpenApiMethod<any, any>
+  }
+  [namespace: string]: { [api: string]: OpenApiMethod<any, any> }
+}
+
+/** The JS `WxClient` also has `openapi`, bound to that client. */
+export interface WxClient {
+  /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
+  readonly openapi: OpenApi
+}
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
-
-/** `openapi.customerServiceMessage`. */
-export declare class CustomerServiceMessage {
-  /** Same call as `uploadTempMedia`. */
-  uploadTempMedia(args: UploadTempMediaArgs): Promise<UploadTempMediaResult>
-  /** Same call as `getTempMedia`. */
-  getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo>
-}
 
 /** A running emulator of the WeChat and COS endpoints, on 127.0.0.1. */
 export declare class Emulator {
@@ -37,7 +105,13 @@ export declare class Emulator {
   /** The last ≤ 1000 requests, oldest first (none in lean mode). */
   requests(filter?: EmulatorRequestFilter | undefined | null): Array<EmulatorRequest>
   clearRequests(): void
-  /** Clears the request log, the counters and the faults. */
+  /**
+   * Customer-service messages the emulator accepted (`customerServiceMessage.send`),
+   * oldest first: `{ appid, touser, msgtype, message, sentAt }`, `message`
+   * being the JSON body as received.
+   */
+  sentMessages(): Array<EmulatorSentMessage>
+  /** Clears the request log, the counters, the faults and the sent messages. */
   reset(): void
   /** Every token issued so far answers 42001 from now on. */
   expireTokens(): void
@@ -52,11 +126,6 @@ export declare class Emulator {
   info(): EmulatorInfo
 }
 
-/** `openapi` of wx-server-sdk, limited to the calls this library implements. */
-export declare class OpenApi {
-  get customerServiceMessage(): CustomerServiceMessage
-}
-
 /** A client for one appid (or one token source); many can live side by side. */
 export declare class WxClient {
   /** Throws an `INVALID_PARAM` error for invalid options. */
@@ -67,8 +136,6 @@ export declare class WxClient {
   get env(): string | null
   /** How many times this client fetched (or asked its provider for) a token. */
   get tokenFetchCount(): number
-  /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
-  get openapi(): OpenApi
   /** Uploads temporary media (`POST /cgi-bin/media/upload`). */
   uploadTempMedia(args: UploadTempMediaArgs): Promise<UploadTempMediaResult>
   /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
@@ -81,6 +148,7 @@ export declare class WxClient {
   getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTempFileUrlResult>
   /** Deletes Cloud Base files; per-file failures are reported, not thrown. */
   deleteFile(args: DeleteFileArgs): Promise<DeleteFileResult>
+
 }
 
 /** Per-call settings, as in wx-server-sdk. */
@@ -88,6 +156,9 @@ export interface CallConfig {
   /** Cloud Base environment for this call only. */
   env?: string
 }
+
+/** `callOpenApi` with the default client. */
+export declare function callOpenApi(name: string, params?: object): Promise<object>
 
 export interface DeletedFileItem {
   fileID: string
@@ -201,6 +272,18 @@ export interface EmulatorRequestPart {
   value: string | null
 }
 
+/** A customer-service message the emulator accepted. */
+export interface EmulatorSentMessage {
+  /** The app whose token sent it (none in open-API service mode). */
+  appid?: string
+  touser: string
+  msgtype: string
+  /** The JSON body as received (WeChat's snake_case). */
+  message: Record<string, any>
+  /** Emulator clock, ms since the epoch. */
+  sentAt: number
+}
+
 /** Options of `startEmulator()`; every field is optional. */
 export interface EmulatorStartOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -254,6 +337,13 @@ export declare function getTempMedia(args: GetTempMediaArgs): Promise<TempMediaF
 export interface GetTempMediaArgs {
   mediaId: string
 }
+
+/**
+ * wx-server-sdk's `getWXContext()`: `OPENID`, `APPID`, `UNIONID`, `ENV`, …
+ * from the variables listed in `WX_CONTEXT_KEYS`, read now; `{}` outside a
+ * cloud function.
+ */
+export declare function getWXContext(): WXContext
 
 /**
  * Configures the default client used by the module-level functions, like
@@ -372,8 +462,16 @@ export interface WxClientOptions {
   cloudbaseAccessToken?: string | (() => string | Promise<string>)
   /** Cloud-run open API service: no token at all, default base URL `http://api.weixin.qq.com`. */
   openApiService?: boolean
-  /** Cloud Base environment id; default env `TCB_ENV`. */
-  env?: string | { default?: string; storage?: string }
+  /**
+   * Cloud Base environment id; default env `TCB_ENV`. As in wx-server-sdk, also
+   * `DYNAMIC_CURRENT_ENV` (the function's env at each call), or an object
+   * whose `storage` (else `default`) is used; `database`/`functions` are accepted and unused.
+   */
+  env?: EnvId | { default?: EnvId; storage?: EnvId; database?: EnvId; functions?: EnvId }
+  /** wx-server-sdk's; accepted, no effect (no user tracing here). */
+  traceUser?: boolean
+  /** wx-server-sdk's (database `doc.get()`); accepted, no effect. */
+  throwOnNotFound?: boolean
   /** API origin; default `https://api.weixin.qq.com`. */
   baseUrl?: string
   /**

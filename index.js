@@ -835,14 +835,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.CustomerServiceMessage = nativeBinding.CustomerServiceMessage
 module.exports.Emulator = nativeBinding.Emulator
-module.exports.OpenApi = nativeBinding.OpenApi
 module.exports.WxClient = nativeBinding.WxClient
+module.exports.callOpenApi = nativeBinding.callOpenApi
 module.exports.deleteFile = nativeBinding.deleteFile
 module.exports.downloadFile = nativeBinding.downloadFile
 module.exports.getTempFileURL = nativeBinding.getTempFileURL
 module.exports.getTempMedia = nativeBinding.getTempMedia
+module.exports.getWXContext = nativeBinding.getWXContext
 module.exports.init = nativeBinding.init
 module.exports.startEmulator = nativeBinding.startEmulator
 module.exports.uploadFile = nativeBinding.uploadFile

@@ -5,22 +5,13 @@
 
 const native = require('./native')
 const { invoke } = require('./call')
+const { openapiFor } = require('./openapi')
 
 /** `fn` of `target`, wrapped so that it always returns a promise. */
 function promised(api, target, name) {
   return function call(args) {
     return invoke(api, target[name], target, [args])
   }
-}
-
-/** wx-server-sdk's `openapi`, for calls made through `target`. */
-function openapiFor(target) {
-  return Object.freeze({
-    customerServiceMessage: Object.freeze({
-      uploadTempMedia: promised('openapi.customerServiceMessage.uploadTempMedia', target, 'uploadTempMedia'),
-      getTempMedia: promised('openapi.customerServiceMessage.getTempMedia', target, 'getTempMedia'),
-    }),
-  })
 }
 
 /** A client for one appid (or one token source); many can live side by side. */
@@ -93,6 +84,11 @@ const deleteFile = moduleCall('deleteFile')
 const startEmulator = (options) => invoke('startEmulator', native.startEmulator, native, [options])
 const openapi = openapiFor(native)
 const { init, version } = native
+// wx-server-sdk's symbol (the same registered symbol, so either library's
+// works with the other): as `env`, the env the function runs in, read at
+// each call (TCB_ENV, else SCF_NAMESPACE).
+const DYNAMIC_CURRENT_ENV = Symbol.for('SYMBOL_CURRENT_ENV')
+const getWXContext = () => native.getWXContext()
 
 // An object literal of plain names, so that Node's CommonJS export detection
 // sees every one of them and `import { openapi } from 'wx-media'` works.
@@ -106,6 +102,8 @@ module.exports = {
   getTempFileURL,
   deleteFile,
   openapi,
+  DYNAMIC_CURRENT_ENV,
+  getWXContext,
   startEmulator,
   version,
 }

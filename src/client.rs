@@ -66,6 +66,15 @@ impl Request {
         }
     }
 
+    /// False for calls that could act twice if sent twice (a customer
+    /// service message): those are never resent.
+    pub fn is_idempotent(&self) -> bool {
+        match &self.target {
+            Target::Api(path) => crate::openapi::is_idempotent_path(path),
+            Target::Absolute(_) => true,
+        }
+    }
+
     fn path(&self) -> &str {
         match &self.target {
             Target::Api(path) => path,
@@ -173,7 +182,7 @@ impl Client {
                     }
                     return Err(err);
                 }
-                Some(-1) if busy_retries < self.cfg.retries => {
+                Some(-1) if busy_retries < self.cfg.retries && request.is_idempotent() => {
                     busy_retries += 1;
                     tokio::time::sleep(backoff(busy_retries)).await;
                 }
@@ -191,10 +200,11 @@ impl Client {
         let mut attempt = 0;
         loop {
             let outcome = self.exchange(request, url.clone()).await;
-            let retryable = match &outcome {
-                Ok(reply) => reply.status >= 500,
-                Err(e) => e.kind == ErrorKind::Network,
-            };
+            let retryable = request.is_idempotent()
+                && match &outcome {
+                    Ok(reply) => reply.status >= 500,
+                    Err(e) => e.kind == ErrorKind::Network,
+                };
             if !retryable || attempt >= self.cfg.retries {
                 return outcome;
             }

@@ -160,6 +160,8 @@ pub struct ClientOptions {
     pub cloudbase_access_token: Option<TokenSupply>,
     pub open_api_service: bool,
     pub env: Option<String>,
+    /// `env: DYNAMIC_CURRENT_ENV`: the env the function runs in, per call.
+    pub current_env: bool,
     pub base_url: Option<String>,
     pub timeouts: Option<Timeouts>,
     pub retries: Option<u32>,
@@ -175,7 +177,10 @@ pub struct ClientOptions {
 pub struct ClientConfig {
     pub credential: Credential,
     pub appid: Option<String>,
+    /// The default env when fixed; see [`ClientConfig::env_now`].
     pub env: Option<String>,
+    /// `env: DYNAMIC_CURRENT_ENV`: resolved at each call.
+    pub current_env: bool,
     /// Origin without a trailing slash.
     pub base_url: String,
     pub timeouts: Timeouts,
@@ -205,7 +210,22 @@ impl Environment for ProcessEnvironment {
     }
 }
 
+/// wx-server-sdk's `DYNAMIC_CURRENT_ENV`: `TCB_ENV`, else `SCF_NAMESPACE`.
+pub fn current_env(env: &dyn Environment) -> Option<String> {
+    env.var("TCB_ENV").or_else(|| env.var("SCF_NAMESPACE"))
+}
+
 impl ClientConfig {
+    /// The default env of a call made now: the fixed one, or the function's
+    /// current env when `env` was `DYNAMIC_CURRENT_ENV`.
+    pub fn env_now(&self) -> Option<String> {
+        if self.current_env {
+            current_env(&ProcessEnvironment)
+        } else {
+            self.env.clone()
+        }
+    }
+
     /// Applies defaults and the environment to the caller's options.
     pub fn resolve(opts: ClientOptions, env: &dyn Environment) -> Result<Self, WxError> {
         let appid = opts.appid.clone().or_else(|| env.var("WX_APPID"));
@@ -224,6 +244,7 @@ impl ClientConfig {
             credential,
             appid,
             env: opts.env.clone().or_else(|| env.var("TCB_ENV")),
+            current_env: opts.current_env,
             base_url,
             timeouts: opts.timeouts.unwrap_or_default(),
             retries: opts.retries.unwrap_or(DEFAULT_RETRIES),
@@ -411,6 +432,19 @@ mod tests {
 
     fn env(vars: &[(&'static str, &'static str)], file: bool) -> FakeEnv {
         FakeEnv(vars.iter().cloned().collect(), file)
+    }
+
+    #[test]
+    fn current_env_is_tcb_env_else_namespace() {
+        assert_eq!(
+            current_env(&env(&[("TCB_ENV", "a"), ("SCF_NAMESPACE", "b")], false)).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            current_env(&env(&[("SCF_NAMESPACE", "b")], false)).as_deref(),
+            Some("b")
+        );
+        assert_eq!(current_env(&env(&[], false)), None);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub enum FileContent {
 /// The env a call uses: the call's `config.env`, else the client's.
 pub fn resolve_env(call_env: Option<String>, client: &Client) -> Result<String, WxError> {
     call_env
-        .or_else(|| client.config().env.clone())
+        .or_else(|| client.config().env_now())
         .filter(|e| !e.trim().is_empty())
         .ok_or_else(|| {
             WxError::invalid_param(

@@ -226,7 +226,7 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     let mut opts = ClientOptions {
         appid: string_prop(&obj, "appid", "appid")?,
         secret: string_prop(&obj, "secret", "secret")?,
-        env: env_option(&obj)?,
+        env: None,
         base_url: string_prop(&obj, "baseUrl", "baseUrl")?,
         proxy: string_prop(&obj, "proxy", "proxy")?,
         open_api_service: bool_prop(&obj, "openApiService", "openApiService")?.unwrap_or(false),
@@ -241,6 +241,12 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     if let Some(v) = prop(&obj, "cloudbaseAccessToken")? {
         opts.cloudbase_access_token = Some(token_supply(v, "cloudbaseAccessToken")?);
     }
+    match env_option(&obj)? {
+        Some(EnvValue::Id(id)) => opts.env = Some(id),
+        Some(EnvValue::Current) => opts.current_env = true,
+        None => {}
+    }
+    sdk_only_options(&obj)?;
     opts.timeouts = timeout_option(&obj)?;
     opts.retries =
         count_prop(&obj, "retries", "retries")?.map(|n| u32::try_from(n.min(10)).unwrap_or(10));
@@ -268,27 +274,78 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     Ok(opts)
 }
 
-/// `env` as a string, or wx-server-sdk's `{ default, storage }` object.
-fn env_option(obj: &Object) -> ArgResult<Option<String>> {
-    match prop(obj, "env")? {
-        None => Ok(None),
-        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => String::from_unknown(v)
-            .map(Some)
-            .map_err(|e| napi_failure("env", e)),
-        Some(v) if matches!(v.get_type(), Ok(ValueType::Object)) => {
-            let env = Object::from_unknown(v).map_err(|e| napi_failure("env", e))?;
-            option_names::check(&env, option_names::ENV, "env.")?;
-            Ok(string_prop(&env, "storage", "env.storage")?.or(string_prop(
-                &env,
-                "default",
-                "env.default",
-            )?))
-        }
-        Some(v) => Err(WxError::invalid_param(format!(
-            "env must be a Cloud Base environment id string, got {}",
+/// An env id, or wx-server-sdk's `DYNAMIC_CURRENT_ENV` (the env the
+/// function runs in, read at each call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Id(String),
+    Current,
+}
+
+/// `Symbol.for('SYMBOL_CURRENT_ENV')`, which both wx-server-sdk and this
+/// library export as `DYNAMIC_CURRENT_ENV`.
+fn is_current_env_symbol(v: &Unknown) -> ArgResult<bool> {
+    let env = Env::from_raw(v.value().env);
+    let failed = |e: Error| napi_failure("env", e);
+    // `Symbol` is a function; read it as the object it also is.
+    let symbol: Object = env
+        .get_global()
+        .and_then(|g| g.get_named_property_unchecked("Symbol"))
+        .map_err(failed)?;
+    let key_for: Function<Unknown, Unknown> =
+        symbol.get_named_property("keyFor").map_err(failed)?;
+    let key = key_for.apply(symbol, *v).map_err(failed)?;
+    Ok(matches!(key.get_type(), Ok(ValueType::String))
+        && String::from_unknown(key).map_err(failed)? == CURRENT_ENV_KEY)
+}
+
+const CURRENT_ENV_KEY: &str = "SYMBOL_CURRENT_ENV";
+
+/// One env value: a string id or `DYNAMIC_CURRENT_ENV`.
+pub fn env_value(v: Unknown, what: &str) -> ArgResult<EnvValue> {
+    match v.get_type() {
+        Ok(ValueType::String) => String::from_unknown(v)
+            .map(EnvValue::Id)
+            .map_err(|e| napi_failure(what, e)),
+        Ok(ValueType::Symbol) if is_current_env_symbol(&v)? => Ok(EnvValue::Current),
+        _ => Err(WxError::invalid_param(format!(
+            "{what} must be a Cloud Base environment id string or DYNAMIC_CURRENT_ENV, got {}",
             describe(&v)
         ))),
     }
+}
+
+/// `env` as a string, `DYNAMIC_CURRENT_ENV`, or wx-server-sdk's
+/// `{ database, storage, functions, default }` object (only `storage`, else
+/// `default`, matters here).
+fn env_option(obj: &Object) -> ArgResult<Option<EnvValue>> {
+    match prop(obj, "env")? {
+        None => Ok(None),
+        Some(v)
+            if matches!(v.get_type(), Ok(ValueType::Object)) && !v.is_array().unwrap_or(false) =>
+        {
+            let env = Object::from_unknown(v).map_err(|e| napi_failure("env", e))?;
+            option_names::check(&env, option_names::ENV, "env.")?;
+            let mut chosen = None;
+            for key in ["storage", "default", "database", "functions"] {
+                let what = format!("env.{key}");
+                let value = prop(&env, key)?.map(|v| env_value(v, &what)).transpose()?;
+                if chosen.is_none() && matches!(key, "storage" | "default") {
+                    chosen = value;
+                }
+            }
+            Ok(chosen)
+        }
+        Some(v) => env_value(v, "env").map(Some),
+    }
+}
+
+/// wx-server-sdk's options that have no effect here: checked for their
+/// type, so that a wrong value is still reported.
+fn sdk_only_options(obj: &Object) -> ArgResult<()> {
+    bool_prop(obj, "traceUser", "traceUser")?;
+    bool_prop(obj, "throwOnNotFound", "throwOnNotFound")?;
+    Ok(())
 }
 
 fn timeout_option(obj: &Object) -> ArgResult<Option<Timeouts>> {

@@ -1,5 +1,5 @@
 //! `WxClient`, the default client behind `init()` and the module-level
-//! functions, and the wx-server-sdk style `openapi` namespace.
+//! functions. (`openapi` is built in lib/openapi.js on `callOpenApi`.)
 
 use std::sync::{Arc, RwLock};
 
@@ -59,6 +59,13 @@ pub struct WxClient {
     inner: Arc<Client>,
 }
 
+impl WxClient {
+    /// The core client, for the other binding modules.
+    pub(super) fn client(&self) -> Arc<Client> {
+        self.inner.clone()
+    }
+}
+
 #[napi]
 impl WxClient {
     /// Throws an `INVALID_PARAM` error for invalid options.
@@ -79,21 +86,13 @@ impl WxClient {
     /// The default Cloud Base environment of this client, if any.
     #[napi(getter)]
     pub fn env(&self) -> Option<String> {
-        self.inner.config().env.clone()
+        self.inner.config().env_now()
     }
 
     /// How many times this client fetched (or asked its provider for) a token.
     #[napi(getter)]
     pub fn token_fetch_count(&self) -> f64 {
         self.inner.tokens().fetch_count() as f64
-    }
-
-    /// wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`.
-    #[napi(getter)]
-    pub fn openapi(&self) -> OpenApi {
-        OpenApi {
-            client: Some(self.inner.clone()),
-        }
     }
 
     /// Uploads temporary media (`POST /cgi-bin/media/upload`).
@@ -176,68 +175,6 @@ impl WxClient {
     }
 }
 
-/// `openapi` of wx-server-sdk, limited to the calls this library implements.
-#[napi]
-pub struct OpenApi {
-    /// `None`: the default client, looked up at call time (so `init()` after
-    /// `require()` takes effect).
-    client: Option<Arc<Client>>,
-}
-
-#[napi]
-impl OpenApi {
-    #[napi(getter)]
-    pub fn customer_service_message(&self) -> CustomerServiceMessage {
-        CustomerServiceMessage {
-            client: self.client.clone(),
-        }
-    }
-}
-
-/// `openapi.customerServiceMessage`.
-#[napi]
-pub struct CustomerServiceMessage {
-    client: Option<Arc<Client>>,
-}
-
-impl CustomerServiceMessage {
-    fn client(&self) -> ArgResult<Arc<Client>> {
-        match &self.client {
-            Some(c) => Ok(c.clone()),
-            None => default_client(),
-        }
-    }
-}
-
-#[napi]
-impl CustomerServiceMessage {
-    /// Same call as `uploadTempMedia`.
-    #[napi(
-        ts_args_type = "args: UploadTempMediaArgs",
-        ts_return_type = "Promise<UploadTempMediaResult>"
-    )]
-    pub fn upload_temp_media<'e>(
-        &self,
-        env: &'e Env,
-        args: Option<Unknown<'e>>,
-    ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
-        media::upload_temp_media(env, self.client(), args)
-    }
-
-    /// Same call as `getTempMedia`.
-    #[napi(
-        ts_args_type = "args: GetTempMediaArgs",
-        ts_return_type = "Promise<TempMediaFile | TempMediaVideo>"
-    )]
-    pub fn get_temp_media<'e>(
-        &self,
-        env: &'e Env,
-        args: Option<Unknown<'e>>,
-    ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
-        media::get_temp_media(env, self.client(), args)
-    }
-}
-
 /// Uploads temporary media with the default client.
 #[napi(
     ts_args_type = "args: UploadTempMediaArgs",
@@ -309,12 +246,4 @@ pub fn delete_file<'e>(
     args: Option<Unknown<'e>>,
 ) -> Result<PromiseRaw<'e, DeleteFileResult>> {
     storage::delete_file(env, default_client(), args)
-}
-
-/// Adds `openapi` (bound to the default client) to the module exports.
-#[napi(module_exports)]
-pub fn register_openapi(mut exports: Object, env: Env) -> Result<()> {
-    let openapi = OpenApi { client: None }.into_instance(&env)?;
-    exports.set("openapi", openapi)?;
-    Ok(())
 }

@@ -75,6 +75,22 @@ pub struct EmulatorFault {
     pub times: Option<u32>,
 }
 
+/// A customer-service message the emulator accepted.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmulatorSentMessage {
+    /// The app whose token sent it (none in open-API service mode).
+    pub appid: Option<String>,
+    pub touser: String,
+    pub msgtype: String,
+    /// The JSON body as received (WeChat's snake_case).
+    #[napi(ts_type = "Record<string, any>")]
+    pub message: serde_json::Value,
+    /// Emulator clock, ms since the epoch.
+    pub sent_at: f64,
+}
+
 /// Counters since start (or the last `reset()`).
 #[napi(object)]
 #[derive(Deserialize)]
@@ -228,7 +244,15 @@ impl Emulator {
         self.inner.clear_requests()
     }
 
-    /// Clears the request log, the counters and the faults.
+    /// Customer-service messages the emulator accepted (`customerServiceMessage.send`),
+    /// oldest first: `{ appid, touser, msgtype, message, sentAt }`, `message`
+    /// being the JSON body as received.
+    #[napi]
+    pub fn sent_messages(&self) -> Result<Vec<EmulatorSentMessage>> {
+        from_value(self.inner.sent_messages())
+    }
+
+    /// Clears the request log, the counters, the faults and the sent messages.
     #[napi]
     pub fn reset(&self) {
         self.inner.reset()

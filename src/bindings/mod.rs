@@ -10,6 +10,7 @@ mod emulator;
 mod errors;
 mod media;
 mod option_names;
+mod openapi;
 mod options;
 mod settle;
 mod storage;

@@ -26,13 +26,16 @@ pub const CLIENT: &[&str] = &[
     "caCert",
     "mediaSizeLimits",
     "maxDownloadBytes",
+    // wx-server-sdk's, accepted for drop-in use (no effect here).
+    "traceUser",
+    "throwOnNotFound",
 ];
 
 /// `timeout: { … }`
 pub const TIMEOUT: &[&str] = &["json", "transfer"];
 
 /// `env: { … }` (wx-server-sdk's form)
-pub const ENV: &[&str] = &["default", "storage"];
+pub const ENV: &[&str] = &["default", "storage", "database", "functions"];
 
 /// `mediaSizeLimits: { … }`
 pub const MEDIA_SIZE_LIMITS: &[&str] = &["image", "voice", "video", "thumb"];

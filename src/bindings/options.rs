@@ -24,9 +24,17 @@ pub struct WxClientOptions {
     pub cloudbase_access_token: Option<String>,
     /// Cloud-run open API service: no token at all, default base URL `http://api.weixin.qq.com`.
     pub open_api_service: Option<bool>,
-    /// Cloud Base environment id; default env `TCB_ENV`.
-    #[napi(ts_type = "string | { default?: string; storage?: string }")]
+    /// Cloud Base environment id; default env `TCB_ENV`. As in wx-server-sdk, also
+    /// `DYNAMIC_CURRENT_ENV` (the function's env at each call), or an object
+    /// whose `storage` (else `default`) is used; `database`/`functions` are accepted and unused.
+    #[napi(
+        ts_type = "EnvId | { default?: EnvId; storage?: EnvId; database?: EnvId; functions?: EnvId }"
+    )]
     pub env: Option<String>,
+    /// wx-server-sdk's; accepted, no effect (no user tracing here).
+    pub trace_user: Option<bool>,
+    /// wx-server-sdk's (database `doc.get()`); accepted, no effect.
+    pub throw_on_not_found: Option<bool>,
     /// API origin; default `https://api.weixin.qq.com`.
     pub base_url: Option<String>,
     /// Milliseconds per request: one number, or JSON calls and transfers apart.

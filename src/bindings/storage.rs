@@ -7,11 +7,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::args::{
-    bytes_value, count_value, describe, object_arg, prop, required_string, string_prop, ArgResult,
+    bytes_value, count_value, describe, env_value, object_arg, prop, required_string, ArgResult,
+    EnvValue,
 };
 use super::media::release_on_js_thread;
 use super::settle::spawn;
 use crate::client::Client;
+use crate::config::{current_env, ProcessEnvironment};
 use crate::error::WxError;
 use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
 
@@ -128,7 +130,14 @@ fn call_env(obj: &Object) -> ArgResult<Option<String>> {
         None => Ok(None),
         Some(v) => {
             let config = object_arg(Some(v), "config as { env }")?;
-            string_prop(&config, "env", "config.env")
+            match prop(&config, "env")? {
+                None => Ok(None),
+                Some(v) => Ok(match env_value(v, "config.env")? {
+                    EnvValue::Id(id) => Some(id),
+                    // Read now: each call sees the function's env of the moment.
+                    EnvValue::Current => current_env(&ProcessEnvironment),
+                }),
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ impl Shared {
     pub(crate) fn reset(&self) {
         lock(&self.recorder).clear();
         lock(&self.faults).clear();
+        lock(&self.outbox).clear();
     }
 
     pub(crate) fn expire_tokens(&self) {

@@ -121,6 +121,16 @@ pub(crate) fn sniff(data: &[u8]) -> Option<Format> {
     }
 }
 
+/// The type of a live media `media_id` the caller may use, if there is one.
+pub(crate) fn media_type_of(shared: &Shared, caller: &Caller, media_id: &str) -> Option<MediaType> {
+    let now = shared.clock.now_ms();
+    let store = lock(&shared.media);
+    store
+        .get(media_id)
+        .filter(|entry| entry.is_live(now) && entry.readable_by(caller))
+        .map(|entry| entry.media_type)
+}
+
 /// A stored temporary media.
 pub(crate) struct MediaEntry {
     data: Bytes,
@@ -159,6 +169,12 @@ pub(crate) struct MediaPart {
     filename: Option<String>,
     content_type: Option<String>,
     data: Bytes,
+}
+
+impl MediaPart {
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
 }
 
 /// Feeds an in-memory body to multer.

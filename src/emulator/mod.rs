@@ -13,6 +13,7 @@ mod control;
 mod faults;
 mod http;
 mod media;
+mod messages;
 mod record;
 mod router;
 mod state;
@@ -35,6 +36,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use faults::Fault;
 pub use media::MediaLimits;
+pub use messages::RISKY_MARKER;
 
 use state::{lock, Shared};
 
@@ -154,7 +156,12 @@ impl Emulator {
         self.shared.clear_requests()
     }
 
-    /// Clears the request log, the counters and the faults.
+    /// Customer-service messages accepted so far, oldest first (≤ 1000).
+    pub fn sent_messages(&self) -> serde_json::Value {
+        lock(&self.shared.outbox).all()
+    }
+
+    /// Clears the request log, the counters, the faults and the sent messages.
     pub fn reset(&self) {
         self.shared.reset()
     }

@@ -13,6 +13,7 @@ use super::control;
 use super::faults::Fault;
 use super::http::{parse_query, Incoming, Outcome, Reply};
 use super::media::{self, VIDEO_PREFIX};
+use super::messages;
 use super::record;
 use super::state::{lock, Shared};
 use super::storage::{self, COS_PREFIX, DOWNLOAD_PREFIX};
@@ -112,6 +113,8 @@ async fn dispatch(shared: &Shared, req: &Incoming) -> Reply {
         "/cgi-bin/stable_token" => tokens::handle_stable(shared, req),
         "/cgi-bin/media/upload" => media::handle_upload(shared, req).await,
         "/cgi-bin/media/get" => media::handle_get(shared, req),
+        "/cgi-bin/message/custom/send" => messages::handle_send(shared, req),
+        "/wxa/img_sec_check" => messages::handle_img_sec_check(shared, req).await,
         "/tcb/uploadfile" => storage::handle_uploadfile(shared, req),
         "/tcb/batchdownloadfile" => storage::handle_batch_download(shared, req),
         "/tcb/batchdeletefile" => storage::handle_batch_delete(shared, req),

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::faults::FaultList;
 use super::media::MediaEntry;
+use super::messages::Outbox;
 use super::record::Recorder;
 use super::storage::StorageState;
 use super::tokens::TokenStore;
@@ -59,6 +60,7 @@ pub(crate) struct Shared {
     pub(crate) storage: Mutex<StorageState>,
     pub(crate) faults: Mutex<FaultList>,
     pub(crate) recorder: Mutex<Recorder>,
+    pub(crate) outbox: Mutex<Outbox>,
 }
 
 impl Shared {
@@ -73,6 +75,7 @@ impl Shared {
             storage: Mutex::new(StorageState::new(max_stored)),
             faults: Mutex::new(FaultList::default()),
             recorder: Mutex::new(Recorder::default()),
+            outbox: Mutex::new(Outbox::default()),
         }
     }
 
