@@ -285,6 +285,8 @@ test('init() and new WxClient() accept wx-server-sdk\'s options, and still check
     [{ env: Symbol('other') }, /env must be a Cloud Base environment id string or DYNAMIC_CURRENT_ENV/],
     [{ env: { storage: 42 } }, /env\.storage must be/],
     [{ env: { database: Symbol.for('x') } }, /env\.database must be/],
+    [{ traceUsr: true }, /unknown option 'traceUsr': did you mean 'traceUser'\?/],
+    [{ env: { storag: 'x' } }, /unknown option 'env\.storag': did you mean 'env\.storage'\?/],
   ]) {
     const err = t.throws(() => new wx.WxClient({ ...base, ...options }))
     t.is(err.code, 'INVALID_PARAM')
