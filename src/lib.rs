@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod emulator;
 pub mod error;
+pub mod gateway;
 pub mod media;
 pub mod multipart;
 pub mod openapi;
