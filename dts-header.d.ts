@@ -79,3 +79,33 @@ export interface WxClient {
   /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
   readonly openapi: OpenApi
 }
+
+/**
+ * The stable `code` of a wx-media failure (README "Errors"). New codes are
+ * added here and in lib/errors.js together.
+ */
+export type WxMediaErrorCode =
+  | 'INVALID_PARAM'
+  | 'WX_API_ERROR'
+  | 'TOKEN_ERROR'
+  | 'COS_ERROR'
+  | 'TIMEOUT'
+  | 'NETWORK'
+  | 'ABORTED'
+  | 'HTTP_STATUS'
+
+/** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
+export interface WxMediaError extends Error {
+  code: WxMediaErrorCode
+  /** WeChat's errcode, the cloud code (e.g. -503003), -503001 for COS errors, -1 for local failures. */
+  errCode: number
+  /** `<api>:fail <detail>` */
+  errMsg: string
+  /** HTTP status of the reply that failed, when there was one. */
+  statusCode?: number
+  /** COS `RequestId`, when COS reported one. */
+  requestId?: string
+}
+
+/** `true` when `e` is a wx-media failure; narrows it to `WxMediaError`. */
+export declare function isWxMediaError(e: unknown): e is WxMediaError

@@ -81,6 +81,36 @@ export interface WxClient {
 }
 
 /**
+ * The stable `code` of a wx-media failure (README "Errors"). New codes are
+ * added here and in lib/errors.js together.
+ */
+export type WxMediaErrorCode =
+  | 'INVALID_PARAM'
+  | 'WX_API_ERROR'
+  | 'TOKEN_ERROR'
+  | 'COS_ERROR'
+  | 'TIMEOUT'
+  | 'NETWORK'
+  | 'ABORTED'
+  | 'HTTP_STATUS'
+
+/** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
+export interface WxMediaError extends Error {
+  code: WxMediaErrorCode
+  /** WeChat's errcode, the cloud code (e.g. -503003), -503001 for COS errors, -1 for local failures. */
+  errCode: number
+  /** `<api>:fail <detail>` */
+  errMsg: string
+  /** HTTP status of the reply that failed, when there was one. */
+  statusCode?: number
+  /** COS `RequestId`, when COS reported one. */
+  requestId?: string
+}
+
+/** `true` when `e` is a wx-media failure; narrows it to `WxMediaError`. */
+export declare function isWxMediaError(e: unknown): e is WxMediaError
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
@@ -92,6 +122,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Emulator {
   /** `http://127.0.0.1:PORT`: the `baseUrl` to give clients. */
   get url(): string
+  /** Emulators come from `startEmulator()`. */
+  private constructor()
   get port(): number
   /** The first app's appid. */
   get appid(): string
@@ -119,8 +151,13 @@ export declare class Emulator {
   advanceClock(ms: number): void
   injectFault(fault: EmulatorFault): void
   clearFaults(): void
-  /** A valid access token, as an external token service would hand out. */
+  /**
+   * A valid access token, as an external token service would hand out;
+   * throws for an appid the emulator does not know.
+   */
   issueToken(appid?: string | undefined | null): string
+  /** The active faults in matching order; `remaining` is the hits left (`null`: forever). */
+  faults(): Array<EmulatorFault & { remaining: number | null }>
   /** A valid token for `?cloudbase_access_token=`. */
   issueCloudbaseToken(): string
   info(): EmulatorInfo
@@ -358,7 +395,7 @@ export declare function init(options?: WxClientOptions): void
 export interface MediaInput {
   /** MIME type; checked against the bytes. Sniffed when omitted. */
   contentType?: string
-  value: Buffer
+  value: Buffer | Uint8Array
 }
 
 /** Per-type size limits of temporary media, in bytes. */
@@ -435,8 +472,8 @@ export interface UploadTempMediaArgs {
 
 export interface UploadTempMediaResult {
   errCode: 0
-  errMsg: string
-  type: string
+  errMsg: `${'' | 'openapi.customerServiceMessage.'}uploadTempMedia:ok`
+  type: 'image' | 'voice' | 'video' | 'thumb'
   mediaId: string
   /** Unix seconds, always a number. */
   createdAt: number

@@ -487,11 +487,30 @@ test('lean mode validates everything but keeps no log and no media', async (t) =
   t.is(emu.stats().storedMedia, 0)
 })
 
+/** GET over `agent`, resolving with the status once the body is read. */
+function get(url, agent) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        res.on('error', reject)
+        res.resume()
+        res.on('end', () => resolve(res.statusCode))
+      })
+      .on('error', reject)
+  })
+}
+
 test('close() ends keep-alive connections and in-flight requests promptly', async (t) => {
   const emu = await startEmulator()
   emu.injectFault({ path: '/slow', delayMs: 60000 })
-  const pending = fetch(`${emu.url}/slow`)
-  await new Promise((r) => setTimeout(r, 100))
+  // One keep-alive connection that the emulator has provably accepted (it
+  // answered on it) carries the slow request. A fetch sent just before
+  // close() may still sit in the kernel's accept queue when the listener
+  // closes, and undici then never settles it: the test hung on that once.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  t.is(await get(`${emu.url}/__emulator/info`, agent), 200)
+  const pending = get(`${emu.url}/slow`, agent)
   const started = Date.now()
   await emu.close()
   t.true(Date.now() - started < 2000)

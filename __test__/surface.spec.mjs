@@ -80,3 +80,215 @@ test('a maxAge above the server limit (one day) is refused, not clamped', async 
   t.is(fileList[0].status, 0)
   t.is(fileList[0].maxAge, 86400)
 })
+
+// ---------------------------------------------------------------- packaging
+
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const require = createRequire(import.meta.url)
+
+/** A temporary directory whose node_modules/wx-media is this checkout. */
+function appDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wx-media-app-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'wx-media'), 'dir')
+  return dir
+}
+
+/** Runs `source` as an ES module in `dir`, with a generous bound on time. */
+function runModule(dir, name, source, env = {}) {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, source)
+  return spawnSync(process.execPath, [file], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  })
+}
+
+test('ESM: named imports from the package name work, and match the CommonJS exports', (t) => {
+  const dir = appDir(t)
+  const run = runModule(
+    dir,
+    'esm.mjs',
+    `import { openapi, WxClient, init, uploadTempMedia, getTempMedia, uploadFile, downloadFile,
+       getTempFileURL, deleteFile, startEmulator, Emulator, version, isWxMediaError } from 'wx-media'
+     import * as all from 'wx-media'
+     import wx from 'wx-media'
+     const named = { openapi, WxClient, init, uploadTempMedia, getTempMedia, uploadFile, downloadFile,
+       getTempFileURL, deleteFile, startEmulator, Emulator, version, isWxMediaError }
+     console.log(JSON.stringify({
+       types: Object.fromEntries(Object.entries(named).map(([k, v]) => [k, typeof v])),
+       upload: typeof openapi.customerServiceMessage.uploadTempMedia,
+       namespace: Object.keys(all).filter((k) => k !== 'default').sort(),
+       cjs: Object.keys(wx).sort(),
+     }))`,
+  )
+  t.is(run.status, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  for (const [name, type] of Object.entries(out.types)) t.not(type, 'undefined', name)
+  t.is(out.upload, 'function')
+  t.deepEqual(out.namespace, out.cjs, 'every CommonJS export is a named ESM export')
+  t.deepEqual(out.cjs, Object.keys(require('..')).sort())
+})
+
+test('isWxMediaError recognises wx-media failures only', async (t) => {
+  const { ERROR_CODES } = require('../lib/errors.js')
+  const emu = await startEmulator(t)
+  const err = await t.throwsAsync(clientFor(emu).getTempMedia({ mediaId: '' }))
+  t.true(wx.isWxMediaError(err))
+  t.true(wx.isWxMediaError(t.throws(() => new wx.WxClient({ timout: 1 }))))
+  for (const other of [new Error('x'), { code: 'INVALID_PARAM', errCode: -1, errMsg: 'x' }, null, 'INVALID_PARAM',
+    Object.assign(new Error('x'), { code: 'ENOENT', errCode: -2, errMsg: 'x' })]) {
+    t.false(wx.isWxMediaError(other))
+  }
+  // One list of codes: lib/errors.js, the WxMediaErrorCode union and the README table agree.
+  const dts = fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8')
+  const union = dts.match(/export type WxMediaErrorCode =([^]*?)\n\n/)[1].match(/'([A-Z_]+)'/g).map((s) => s.slice(1, -1))
+  t.deepEqual(union, [...ERROR_CODES])
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+  const row = readme.split('\n').find((l) => l.startsWith('| `code` |'))
+  t.deepEqual(row.match(/`([A-Z_]{4,})`/g).map((s) => s.slice(1, -1)), [...ERROR_CODES])
+})
+
+// ------------------------------------------------------------ emulator UX
+
+/** Spawns `source` as a module in a temp app dir; resolves on its first stdout line. */
+async function spawnModule(t, source) {
+  const dir = appDir(t)
+  const file = path.join(dir, 'child.mjs')
+  fs.writeFileSync(file, source)
+  const child = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => child.kill('SIGKILL'))
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = once(child, 'exit')
+  const [line] = await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited.then(() => [null])])
+  return { child, line, exited, stderr: () => stderr }
+}
+
+test('an open emulator keeps the process alive; close() lets it exit', async (t) => {
+  const open = await spawnModule(t, `import { startEmulator } from 'wx-media'
+    const emu = await startEmulator({ port: 0 })
+    console.log(emu.url)`)
+  t.regex(open.line ?? open.stderr(), /^http:\/\/127\.0\.0\.1:\d+$/)
+  // With nothing else to do, the child would exit right after printing;
+  // it is still serving a second later, until the test kills it.
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.is(open.child.exitCode, null)
+  t.is((await fetch(`${open.line}/__emulator/info`).then((r) => r.json())).url, open.line)
+  open.child.kill('SIGTERM')
+  t.deepEqual(await open.exited, [null, 'SIGTERM'])
+
+  const closed = await spawnModule(t, `import { startEmulator } from 'wx-media'
+    const emu = await startEmulator({ port: 0 })
+    await emu.close()
+    console.log('closed')`)
+  t.is(closed.line, 'closed')
+  t.deepEqual(await closed.exited, [0, null], closed.stderr())
+})
+
+const control = (emu, route, init) =>
+  fetch(`${emu.url}/__emulator/${route}`, init).then(async (r) => ({ status: r.status, body: await r.json() }))
+const post = (body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body })
+
+test('GET /__emulator/faults lists the active faults; emu.faults() too', async (t) => {
+  const emu = await startEmulator(t)
+  t.deepEqual((await control(emu, 'faults')).body, [])
+  emu.injectFault({ path: '/cgi-bin/media/upload', errcode: 45009, times: 2 })
+  const posted = await control(emu, 'faults', post(JSON.stringify({ path: '/tcb/', delayMs: 50, times: 0 })))
+  t.deepEqual(posted.body, { ok: true, injected: 1, active: 2 })
+  const expected = [
+    { path: '/cgi-bin/media/upload', reset: false, errcode: 45009, times: 2, remaining: 2 },
+    { path: '/tcb/', reset: false, delayMs: 50, times: 0, remaining: null },
+  ]
+  t.deepEqual((await control(emu, 'faults')).body, expected)
+  t.deepEqual(emu.faults(), expected)
+  await control(emu, 'faults', { method: 'DELETE' })
+  t.deepEqual(emu.faults(), [])
+})
+
+test('a bad fault body is refused with a message naming the fault and field', async (t) => {
+  const emu = await startEmulator(t)
+  for (const [body, message] of [
+    ['{nope', /^the body is not JSON: send a fault such as \{"path"/],
+    ['{"path": "/x", "delayMS": 5}', /^fault has an unknown field 'delayMS': did you mean 'delayMs'\?$/],
+    ['[{"path": "/x"}, {"path": "/y", "times": "twice"}]', /^fault\[1\]\.times must be a whole number ≥ 0/],
+    ['{"errcode": 1}', /^fault\.path is missing/],
+    ['"x"', /^expected a fault object or an array of them/],
+  ]) {
+    const res = await control(emu, 'faults', post(body))
+    t.is(res.status, 400)
+    t.regex(res.body.error, message)
+    t.notRegex(res.body.error, /line \d+ column|untagged|invalid type/)
+  }
+  t.deepEqual(emu.faults(), [], 'nothing was injected')
+})
+
+test('issue-token refuses an appid the emulator does not know', async (t) => {
+  const emu = await startEmulator(t)
+  const res = await control(emu, 'issue-token', post(JSON.stringify({ appid: 'wx-not-an-app' })))
+  t.is(res.status, 400)
+  t.regex(res.body.error, /unknown appid 'wx-not-an-app': this emulator knows wxemulator0000001/)
+  t.throws(() => emu.issueToken('wx-not-an-app'), { message: /unknown appid 'wx-not-an-app'/ })
+  const ok = await control(emu, 'issue-token', post(JSON.stringify({ appid: emu.appid })))
+  t.regex(ok.body.access_token, /^EMU_/)
+  t.regex(emu.issueToken(), /^EMU_/)
+})
+
+test('wx-media-emulator says what is wrong with --port', (t) => {
+  const bin = path.join(ROOT, 'bin', 'wx-media-emulator.js')
+  for (const [args, message] of [
+    [['--port', 'abc'], "bad --port value 'abc': expected a port number 0–65535"],
+    [['--port=70000'], "bad --port value '70000': expected a port number 0–65535"],
+    [['--port', '-1'], "bad --port value '-1': expected a port number 0–65535"],
+    [['--port'], '--port needs a value'],
+  ]) {
+    const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 })
+    t.is(run.status, 2)
+    t.true(run.stderr.startsWith(message), run.stderr)
+    t.regex(run.stderr, /usage: wx-media-emulator/)
+  }
+})
+
+// ------------------------------------------------------------------ README
+
+const README = () => fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+
+test('the README Quick start runs exactly as shown (as quickstart.mjs, against the emulator)', (t) => {
+  const section = README().split('\n## Quick start\n')[1]
+  const snippet = section.match(/```js\n([^]*?)```/)[1]
+  t.notRegex(snippet, /require\(/, 'no require mixed with top-level await')
+  const env = { ...process.env }
+  for (const k of ['WX_APPID', 'WX_APPSECRET', 'TCB_ENV', 'WX_CLOUDBASE_ACCESSTOKEN']) delete env[k]
+  const dir = appDir(t)
+  fs.writeFileSync(path.join(dir, 'quickstart.mjs'), snippet)
+  const run = spawnSync(process.execPath, ['quickstart.mjs'], { cwd: dir, encoding: 'utf8', env, timeout: 60_000 })
+  t.is(run.status, 0, run.stderr)
+  t.regex(run.stdout, /^uploaded, mediaId: \S+\n$/)
+})
+
+test('the README documents every /__emulator/ control route', (t) => {
+  const source = fs.readFileSync(path.join(ROOT, 'src', 'emulator', 'control.rs'), 'utf8')
+  const routes = [...source.matchAll(/\(&Method::([A-Z]+), "([a-z-]+)"\)/g)].map(([, m, r]) => `${m} /__emulator/${r}`)
+  t.true(routes.length >= 12)
+  const readme = README()
+  for (const route of routes) t.true(readme.includes(`| \`${route}\` |`), `${route} is in the README's control API table`)
+})
+
+test('LICENSE and package.json agree on MIT; repository is set', (t) => {
+  const pkg = require('../package.json')
+  t.is(pkg.license, 'MIT')
+  t.regex(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /^MIT License\n/)
+  t.is(pkg.repository.url, 'git+https://github.com/wx-media/wx-media.git')
+})

@@ -16,14 +16,21 @@ function parseArgs(argv) {
     const value = () => (inline !== undefined ? inline : argv[++i])
     switch (flag) {
       case '--port': {
-        const port = Number(value())
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --port: ${arg}`)
+        const raw = value()
+        if (raw === undefined) throw new Error('--port needs a value: a port number 0–65535 (0 picks a free one)')
+        const port = /^\d+$/.test(raw) ? Number(raw) : NaN
+        if (!Number.isInteger(port) || port > 65535) {
+          throw new Error(`bad --port value '${raw}': expected a port number 0–65535 (0 picks a free one)`)
+        }
         options.port = port
         break
       }
-      case '--host':
-        options.host = value()
+      case '--host': {
+        const host = value()
+        if (!host) throw new Error('--host needs a value, e.g. 127.0.0.1')
+        options.host = host
         break
+      }
       case '--lean':
         options.lean = true
         break
@@ -50,15 +57,12 @@ async function main() {
     process.stderr.write(`${err.message}\n${USAGE}\n`)
     process.exit(2)
   }
+  // An open emulator keeps the process alive until close().
   const emulator = await startEmulator(options)
-  // The server lives on napi's tokio threads, which do not keep Node's event
-  // loop alive: this timer does, until a signal arrives.
-  const keepAlive = setInterval(() => {}, 1 << 30)
   let stopping = false
   const stop = async () => {
     if (stopping) return
     stopping = true
-    clearInterval(keepAlive)
     await emulator.close()
     process.exit(0)
   }

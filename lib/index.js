@@ -6,6 +6,7 @@
 const native = require('./native')
 const { invoke } = require('./call')
 const { openapiFor } = require('./openapi')
+const { isWxMediaError } = require('./errors')
 
 /** `fn` of `target`, wrapped so that it always returns a promise. */
 function promised(api, target, name) {
@@ -81,9 +82,28 @@ const uploadFile = moduleCall('uploadFile')
 const downloadFile = moduleCall('downloadFile')
 const getTempFileURL = moduleCall('getTempFileURL')
 const deleteFile = moduleCall('deleteFile')
-const startEmulator = (options) => invoke('startEmulator', native.startEmulator, native, [options])
+
+/**
+ * Starts the emulator. Like a listening server, an open emulator keeps the
+ * process alive (its sockets live on Rust threads, which Node does not see):
+ * a ref'd timer stands in for them until `close()`.
+ */
+async function startEmulator(options) {
+  const emulator = await invoke('startEmulator', native.startEmulator, native, [options])
+  const keepAlive = setInterval(() => {}, 0x7fffffff)
+  const close = emulator.close
+  Object.defineProperty(emulator, 'close', {
+    configurable: true,
+    writable: true,
+    value: function closeEmulator() {
+      clearInterval(keepAlive)
+      return invoke('close', close, emulator, [])
+    },
+  })
+  return emulator
+}
 const openapi = openapiFor(native)
-const { init, version } = native
+const { init, version, Emulator } = native
 // wx-server-sdk's symbol (the same registered symbol, so either library's
 // works with the other): as `env`, the env the function runs in, read at
 // each call (TCB_ENV, else SCF_NAMESPACE).
@@ -105,5 +125,7 @@ module.exports = {
   DYNAMIC_CURRENT_ENV,
   getWXContext,
   startEmulator,
+  Emulator,
   version,
+  isWxMediaError,
 }

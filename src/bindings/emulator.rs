@@ -184,7 +184,12 @@ pub async fn start_emulator(options: Option<EmulatorStartOptions>) -> Result<Emu
 #[napi]
 impl Emulator {
     /// `http://127.0.0.1:PORT`: the `baseUrl` to give clients.
-    #[napi(getter)]
+    // The class has no constructor (`startEmulator()` makes emulators); the
+    // declaration after this getter's type tells TypeScript so.
+    #[napi(
+        getter,
+        ts_type = "(): string\n  /** Emulators come from `startEmulator()`. */\n  private constructor()"
+    )]
     pub fn url(&self) -> String {
         self.inner.url()
     }
@@ -284,10 +289,19 @@ impl Emulator {
         self.inner.clear_faults()
     }
 
-    /// A valid access token, as an external token service would hand out.
+    /// A valid access token, as an external token service would hand out;
+    /// throws for an appid the emulator does not know.
     #[napi]
-    pub fn issue_token(&self, appid: Option<String>) -> String {
-        self.inner.issue_token(appid.as_deref())
+    pub fn issue_token(&self, appid: Option<String>) -> Result<String> {
+        self.inner
+            .issue_token(appid.as_deref())
+            .map_err(invalid_arg)
+    }
+
+    /// The active faults in matching order; `remaining` is the hits left (`null`: forever).
+    #[napi(ts_return_type = "Array<EmulatorFault & { remaining: number | null }>")]
+    pub fn faults(&self) -> serde_json::Value {
+        self.inner.faults()
     }
 
     /// A valid token for `?cloudbase_access_token=`.

@@ -20,6 +20,7 @@ use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API}
 pub struct MediaInput {
     /// MIME type; checked against the bytes. Sniffed when omitted.
     pub content_type: Option<String>,
+    #[napi(ts_type = "Buffer | Uint8Array")]
     pub value: Buffer,
 }
 
@@ -37,7 +38,9 @@ pub struct UploadTempMediaArgs {
 pub struct UploadTempMediaResult {
     #[napi(ts_type = "0")]
     pub err_code: i32,
+    #[napi(ts_type = "`${'' | 'openapi.customerServiceMessage.'}uploadTempMedia:ok`")]
     pub err_msg: String,
+    #[napi(ts_type = "'image' | 'voice' | 'video' | 'thumb'")]
     pub r#type: String,
     pub media_id: String,
     /// Unix seconds, always a number.

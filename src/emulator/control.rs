@@ -5,6 +5,7 @@ use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::fault_body;
 use super::faults::Fault;
 use super::http::{Incoming, Reply};
 use super::media::VIDEO_PREFIX;
@@ -71,12 +72,27 @@ impl Shared {
         lock(&self.faults).clear();
     }
 
+    /// The active faults, in matching order, with the hits each has left.
+    pub(crate) fn faults(&self) -> Value {
+        lock(&self.faults).list()
+    }
+
     /// A valid access token for `appid` (default: the first app), as an
-    /// external token service would hand out.
-    pub(crate) fn issue_token(&self, appid: Option<&str>) -> String {
-        let appid = appid.map_or_else(|| self.first_appid(), str::to_owned);
+    /// external token service would hand out; only for an app it knows.
+    pub(crate) fn issue_token(&self, appid: Option<&str>) -> Result<String, String> {
+        let appid = match appid {
+            None => self.first_appid(),
+            Some(appid) if self.secret_of(appid).is_some() => appid.to_owned(),
+            Some(appid) => {
+                let known: Vec<&str> = self.opts.apps.iter().map(|(a, _)| a.as_str()).collect();
+                return Err(format!(
+                    "unknown appid '{appid}': this emulator knows {}",
+                    known.join(", ")
+                ));
+            }
+        };
         let now = self.clock.now_ms();
-        lock(&self.tokens).issue(&appid, TokenKind::Issued, now)
+        Ok(lock(&self.tokens).issue(&appid, TokenKind::Issued, now))
     }
 
     pub(crate) fn issue_cloudbase_token(&self) -> String {
@@ -109,6 +125,7 @@ pub(crate) fn handle(shared: &Shared, req: &Incoming) -> Reply {
         (&Method::GET, "requests") => Ok(shared.requests(req.query_param("path"))),
         (&Method::DELETE, "requests") => done(|| shared.clear_requests()),
         (&Method::GET, "info") => Ok(shared.info()),
+        (&Method::GET, "faults") => Ok(shared.faults()),
         (&Method::POST, "faults") => inject_faults(shared, &req.body),
         (&Method::DELETE, "faults") => done(|| shared.clear_faults()),
         (&Method::POST, "expire-tokens") => done(|| shared.expire_tokens()),
@@ -147,17 +164,7 @@ fn parse_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, 
 }
 
 fn inject_faults(shared: &Shared, body: &[u8]) -> Result<Value, String> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        Many(Vec<Fault>),
-        One(Fault),
-    }
-    let faults = match serde_json::from_slice(body).map_err(|e| format!("bad fault: {e}"))? {
-        OneOrMany::Many(faults) => faults,
-        OneOrMany::One(fault) => vec![fault],
-    };
-    faults.iter().try_for_each(Fault::validate)?;
+    let faults = fault_body::parse(body)?;
     let injected = faults.len();
     for fault in faults {
         shared.inject_fault(fault);
@@ -182,5 +189,5 @@ fn issue_token(shared: &Shared, body: &[u8]) -> Result<Value, String> {
         appid: Option<String>,
     }
     let Issue { appid } = parse_body(body)?;
-    Ok(json!({ "access_token": shared.issue_token(appid.as_deref()) }))
+    Ok(json!({ "access_token": shared.issue_token(appid.as_deref())? }))
 }

@@ -144,6 +144,34 @@ impl FaultList {
         self.faults.len()
     }
 
+    /// Each fault as its JS shape (camelCase, unset fields left out) plus
+    /// `remaining`: hits left, `null` for a fault that stays.
+    pub(crate) fn list(&self) -> Value {
+        let items = self.faults.iter().map(|(f, remaining)| {
+            let mut item = json!({ "path": f.path, "reset": f.reset });
+            let fields = [
+                ("delayMs", f.delay_ms.map(Value::from)),
+                ("status", f.status.map(Value::from)),
+                ("errcode", f.errcode.map(Value::from)),
+                ("errmsg", f.errmsg.clone().map(Value::from)),
+                ("body", f.body.clone()),
+                ("contentType", f.content_type.clone().map(Value::from)),
+                ("times", f.times.map(Value::from)),
+            ];
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    item[key] = value;
+                }
+            }
+            item["remaining"] = match remaining {
+                Remaining::Forever => Value::Null,
+                Remaining::Times(n) => Value::from(*n),
+            };
+            item
+        });
+        Value::Array(items.collect())
+    }
+
     /// The first fault matching `path`, using up one of its hits.
     pub(crate) fn take(&mut self, path: &str) -> Option<Fault> {
         let index = self

@@ -10,6 +10,7 @@
 //! when started from Node, a test runtime under `cargo test`.
 
 mod control;
+mod fault_body;
 mod faults;
 mod http;
 mod media;
@@ -184,9 +185,15 @@ impl Emulator {
         self.shared.clear_faults()
     }
 
-    /// A valid access token for `appid` (default: the first app).
-    pub fn issue_token(&self, appid: Option<&str>) -> String {
+    /// A valid access token for `appid` (default: the first app); an appid
+    /// the emulator does not know is refused.
+    pub fn issue_token(&self, appid: Option<&str>) -> Result<String, String> {
         self.shared.issue_token(appid)
+    }
+
+    /// The active faults with the hits each has left (`remaining`, `null` = forever).
+    pub fn faults(&self) -> serde_json::Value {
+        self.shared.faults()
     }
 
     /// A valid token for `?cloudbase_access_token=`.

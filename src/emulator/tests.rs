@@ -233,7 +233,7 @@ async fn token_checks_on_apis() {
     assert_eq!(h.upload(&cloudbase, "image", &parts).await.errcode(), 40001);
     let path = format!("/cgi-bin/media/upload?cloudbase_access_token={cloudbase}&type=image");
     assert_eq!(h.post_multipart(&path, &parts).await.errcode(), 0);
-    let issued = h.emu.issue_token(None);
+    let issued = h.emu.issue_token(None).expect("the default app");
     let path = format!("/cgi-bin/media/upload?cloudbase_access_token={issued}&type=image");
     assert_eq!(h.post_multipart(&path, &parts).await.errcode(), 40001);
 
@@ -251,7 +251,7 @@ async fn token_checks_on_apis() {
 #[tokio::test]
 async fn media_upload_and_get_round_trip() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let answer = h
         .upload(&token, "image", &[media_part("photo.png", PNG)])
         .await;
@@ -277,7 +277,7 @@ async fn media_upload_and_get_round_trip() {
     assert_eq!(got.header("content-length"), PNG.len().to_string());
 
     h.emu.advance_clock(3 * 86_400_000);
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let gone = h
         .get(&format!(
             "/cgi-bin/media/get?access_token={token}&media_id={media_id}"
@@ -290,7 +290,7 @@ async fn media_upload_and_get_round_trip() {
 #[tokio::test]
 async fn thumb_and_video_media() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
     let thumb = h
         .upload(&token, "thumb", &[media_part("t.jpg", jpeg)])
@@ -320,7 +320,7 @@ async fn thumb_and_video_media() {
 #[tokio::test]
 async fn media_upload_is_strict() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let wrong_name = Part {
         disposition: "form-data; name=\"file\"; filename=\"a.png\"".into(),
         content_type: None,
@@ -374,7 +374,7 @@ async fn media_size_limits_are_configurable() {
         ..EmulatorOptions::default()
     })
     .await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let big = [PNG, &[0u8; 16]].concat();
     assert_eq!(
         h.upload(&token, "image", &[media_part("a.png", &big)])
@@ -431,7 +431,7 @@ async fn post_cos(h: &Harness, url: &str, fields: &[(String, String)], file_last
 #[tokio::test]
 async fn cloud_storage_upload_download_delete() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let path = "dir/hello world.txt";
     let t = ticket(&h, &token, path).await;
     assert_eq!(t["errcode"], 0);
@@ -478,7 +478,7 @@ async fn cloud_storage_upload_download_delete() {
     assert_eq!(expired.status, 403);
     assert!(String::from_utf8_lossy(&expired.body).contains("Request has expired"));
 
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let deleted = h
         .post_json(
             &format!("/tcb/batchdeletefile?access_token={token}"),
@@ -494,7 +494,7 @@ async fn cloud_storage_upload_download_delete() {
 #[tokio::test]
 async fn cos_form_is_strict() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let path = "a.txt";
     let t = ticket(&h, &token, path).await;
     let url = t["url"].as_str().unwrap_or_default().to_owned();
@@ -532,7 +532,7 @@ async fn cos_refuses_streamed_bodies_and_oversize_bodies_get_413() {
         ..EmulatorOptions::default()
     })
     .await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let t = ticket(&h, &token, "a.txt").await;
     let url = t["url"].as_str().unwrap_or_default().to_owned();
     let body = multipart(&[field("key", "a.txt")]);
@@ -558,7 +558,7 @@ async fn cos_refuses_streamed_bodies_and_oversize_bodies_get_413() {
 #[tokio::test]
 async fn tcb_parameter_errors() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let upload = format!("/tcb/uploadfile?access_token={token}");
     let unknown_env = h
         .post_json(&upload, &json!({"env": "nope", "path": "a"}))
@@ -626,7 +626,7 @@ async fn faults_fire_the_given_number_of_times() {
 #[tokio::test]
 async fn request_log_describes_parts() {
     let h = Harness::start().await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     h.upload(&token, "image", &[media_part("a.png", PNG)]).await;
     let log = h.emu.requests_matching("/cgi-bin/media/upload");
     let entry = &log[0];
@@ -718,7 +718,7 @@ async fn lean_mode_validates_but_keeps_nothing() {
         ..EmulatorOptions::default()
     })
     .await;
-    let token = h.emu.issue_token(None);
+    let token = h.emu.issue_token(None).expect("the default app");
     let ok = h.upload(&token, "image", &[media_part("a.png", PNG)]).await;
     assert_eq!(ok.errcode(), 0);
     assert!(ok.json()["media_id"].is_string());

@@ -1,0 +1,58 @@
+// Compiled by `npm run test:types` (tsc --noEmit): what must type-check
+// does, and every `@ts-expect-error` line must be an error, or tsc fails.
+import * as wx from 'wx-media'
+import {
+  Emulator,
+  WxClient,
+  isWxMediaError,
+  startEmulator,
+  type UploadTempMediaResult,
+  type WxMediaError,
+  type WxMediaErrorCode,
+} from 'wx-media'
+
+export async function typeChecks(): Promise<void> {
+  const emu: Emulator = await startEmulator({ port: 0 })
+  // @ts-expect-error emulators come from startEmulator(), the constructor is private
+  new Emulator()
+  // @ts-expect-error the same through the namespace
+  new wx.Emulator()
+
+  const client = new WxClient({ appid: emu.appid, secret: emu.secret, baseUrl: emu.url, env: emu.env })
+  // @ts-expect-error misspelt options do not type-check (and throw INVALID_PARAM at run time)
+  new WxClient({ timout: 5000 })
+
+  // media.value takes a Uint8Array as well as a Buffer
+  const fromBytes = await client.uploadTempMedia({ type: 'image', media: { value: new Uint8Array(8) } })
+  const fromBuffer = await wx.uploadTempMedia({ type: 'thumb', media: { contentType: 'image/jpeg', value: Buffer.alloc(8) } })
+  // @ts-expect-error a string is not media
+  await client.uploadTempMedia({ type: 'image', media: { value: 'data' } })
+
+  // type is the literal union, errMsg the literal template
+  const kind: 'image' | 'voice' | 'video' | 'thumb' = fromBytes.type
+  const msg: 'uploadTempMedia:ok' | 'openapi.customerServiceMessage.uploadTempMedia:ok' = fromBuffer.errMsg
+  // @ts-expect-error not a media type
+  const notAType: UploadTempMediaResult['type'] = 'audio'
+  // @ts-expect-error not this call's errMsg
+  const notItsMsg: UploadTempMediaResult['errMsg'] = 'uploadFile:ok'
+  void [kind, msg, notAType, notItsMsg]
+
+  try {
+    await client.getTempFileURL({ fileList: ['cloud://x.y/a.png'] })
+  } catch (e: unknown) {
+    // @ts-expect-error unknown until narrowed
+    e.code
+    if (isWxMediaError(e)) {
+      const err: WxMediaError = e
+      const code: WxMediaErrorCode = err.code
+      const errCode: number = err.errCode
+      const errMsg: string = err.errMsg
+      const status: number | undefined = err.statusCode
+      const requestId: string | undefined = err.requestId
+      // @ts-expect-error not one of the codes
+      const wrong: WxMediaErrorCode = 'SOMETHING_ELSE'
+      void [code, errCode, errMsg, status, requestId, wrong]
+    }
+  }
+  await emu.close()
+}
