@@ -194,9 +194,6 @@ export interface CallConfig {
   env?: string
 }
 
-/** `callOpenApi` with the default client. */
-export declare function callOpenApi(name: string, params?: object): Promise<object>
-
 export interface DeletedFileItem {
   fileID: string
   status: number

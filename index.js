@@ -837,7 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Emulator = nativeBinding.Emulator
 module.exports.WxClient = nativeBinding.WxClient
-module.exports.callOpenApi = nativeBinding.callOpenApi
 module.exports.deleteFile = nativeBinding.deleteFile
 module.exports.downloadFile = nativeBinding.downloadFile
 module.exports.getTempFileURL = nativeBinding.getTempFileURL

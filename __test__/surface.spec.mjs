@@ -292,3 +292,12 @@ test('LICENSE and package.json agree on MIT; repository is set', (t) => {
   t.regex(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /^MIT License\n/)
   t.is(pkg.repository.url, 'git+https://github.com/wx-media/wx-media.git')
 })
+
+test('index.d.ts declares exactly the values lib/index.js exports', (t) => {
+  const dts = fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8')
+  // napi's loader adds __napiBindingTarget to the native module; the package does not export it.
+  const declared = [...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)]
+    .map((m) => m[1])
+    .filter((name) => name !== '__napiBindingTarget')
+  t.deepEqual(declared.sort(), Object.keys(require('..')).sort())
+})

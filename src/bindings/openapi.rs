@@ -124,12 +124,9 @@ impl WxClient {
     }
 }
 
-/// `callOpenApi` with the default client.
-#[napi(
-    js_name = "callOpenApi",
-    ts_args_type = "name: string, params?: object",
-    ts_return_type = "Promise<object>"
-)]
+/// `callOpenApi` with the default client. Internal like the method: not in
+/// index.d.ts, since lib/index.js does not export it.
+#[napi(js_name = "callOpenApi", skip_typescript)]
 pub fn call_open_api_default<'e>(
     env: &'e Env,
     name: String,
