@@ -93,6 +93,8 @@ export type WxMediaErrorCode =
   | 'NETWORK'
   | 'ABORTED'
   | 'HTTP_STATUS'
+  /** An upload source (a URL, a stream, a mediaId or fileID) failed; `statusCode` is its HTTP status. */
+  | 'SOURCE_ERROR'
 
 /** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
 export interface WxMediaError extends Error {
@@ -109,3 +111,32 @@ export interface WxMediaError extends Error {
 
 /** `true` when `e` is a wx-media failure; narrows it to `WxMediaError`. */
 export declare function isWxMediaError(e: unknown): e is WxMediaError
+
+/**
+ * Where upload bytes may come from (`media.value`, `fileContent`, `value` of
+ * `http.uploadFile`). Sources of unknown length are buffered up to the call's
+ * limit (the media type limit, or `maxUploadBytes`), so the Content-Length is
+ * always exact.
+ */
+export type UploadSource =
+  /** Sent without copying. */
+  | Buffer
+  | Uint8Array
+  /** Rust streams the file (start/end honoured); the JS stream is closed. */
+  | import('fs').ReadStream
+  /** Read by JS and buffered up to the limit. */
+  | import('stream').Readable
+  | AsyncIterable<Buffer | Uint8Array>
+  /** Fetched by Rust; with a Content-Length it is streamed straight through. */
+  | UrlSource
+  | URL
+  /** Temporary media, fetched through media/get. */
+  | { mediaId: string }
+  /** A Cloud Base file, fetched through its download link. */
+  | { fileID: string }
+
+/** `{ url, headers? }`: an http(s) URL fetched with the client's proxy, CA and timeouts. */
+export interface UrlSource {
+  url: string
+  headers?: Record<string, string>
+}

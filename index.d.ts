@@ -93,6 +93,8 @@ export type WxMediaErrorCode =
   | 'NETWORK'
   | 'ABORTED'
   | 'HTTP_STATUS'
+  /** An upload source (a URL, a stream, a mediaId or fileID) failed; `statusCode` is its HTTP status. */
+  | 'SOURCE_ERROR'
 
 /** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
 export interface WxMediaError extends Error {
@@ -109,6 +111,35 @@ export interface WxMediaError extends Error {
 
 /** `true` when `e` is a wx-media failure; narrows it to `WxMediaError`. */
 export declare function isWxMediaError(e: unknown): e is WxMediaError
+
+/**
+ * Where upload bytes may come from (`media.value`, `fileContent`, `value` of
+ * `http.uploadFile`). Sources of unknown length are buffered up to the call's
+ * limit (the media type limit, or `maxUploadBytes`), so the Content-Length is
+ * always exact.
+ */
+export type UploadSource =
+  /** Sent without copying. */
+  | Buffer
+  | Uint8Array
+  /** Rust streams the file (start/end honoured); the JS stream is closed. */
+  | import('fs').ReadStream
+  /** Read by JS and buffered up to the limit. */
+  | import('stream').Readable
+  | AsyncIterable<Buffer | Uint8Array>
+  /** Fetched by Rust; with a Content-Length it is streamed straight through. */
+  | UrlSource
+  | URL
+  /** Temporary media, fetched through media/get. */
+  | { mediaId: string }
+  /** A Cloud Base file, fetched through its download link. */
+  | { fileID: string }
+
+/** `{ url, headers? }`: an http(s) URL fetched with the client's proxy, CA and timeouts. */
+export interface UrlSource {
+  url: string
+  headers?: Record<string, string>
+}
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -392,7 +423,8 @@ export declare function init(options?: WxClientOptions): void
 export interface MediaInput {
   /** MIME type; checked against the bytes. Sniffed when omitted. */
   contentType?: string
-  value: Buffer | Uint8Array
+  /** The bytes: any [`UploadSource`]. A Buffer is sent without copying. */
+  value: UploadSource
 }
 
 /** Per-type size limits of temporary media, in bytes. */
@@ -444,11 +476,11 @@ export interface UploadFileArgs {
   /** Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes. */
   cloudPath: string
   /**
-   * A Buffer or Uint8Array (sent without copying: do not modify it until the
-   * call settles) or an `fs.ReadStream` (the file is streamed by Rust; the
-   * stream itself is closed).
+   * Any [`UploadSource`]: a Buffer or Uint8Array (sent without copying), an
+   * `fs.ReadStream` (the file is streamed by Rust; the stream itself is
+   * closed), a Readable or async iterable, `{ url }`, `{ mediaId }`, `{ fileID }`.
    */
-  fileContent: Buffer | Uint8Array | import('fs').ReadStream
+  fileContent: UploadSource
   config?: CallConfig
 }
 
@@ -525,4 +557,9 @@ export interface WxClientOptions {
   mediaSizeLimits?: MediaSizeLimits
   /** Largest body `downloadFile`/`getTempMedia` will hold in memory; default 256 MiB. */
   maxDownloadBytes?: number
+  /**
+   * Largest upload `uploadFile` accepts; sources of unknown length (streams,
+   * URLs without a Content-Length) are buffered up to it. Default 1 GiB.
+   */
+  maxUploadBytes?: number
 }

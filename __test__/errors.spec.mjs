@@ -19,7 +19,7 @@ const badUploads = [
   ['a missing type', { media: { value: PNG } }, /type is missing/],
   ['a missing media', { type: 'image' }, /media is missing/],
   ['a missing value', { type: 'image', media: { contentType: 'image/png' } }, /media\.value is missing/],
-  ['a string value', { type: 'image', media: { contentType: 'image/png', value: 'aGVsbG8=' } }, /media\.value must be a Buffer or Uint8Array, got a string/],
+  ['a string value', { type: 'image', media: { contentType: 'image/png', value: 'aGVsbG8=' } }, /media\.value must be a Buffer or Uint8Array, an fs\.ReadStream, .*got a string/],
   ['an ArrayBuffer value', { type: 'image', media: { value: new ArrayBuffer(8) } }, /got an ArrayBuffer/],
   ['an empty value', { type: 'image', media: { contentType: 'image/png', value: Buffer.alloc(0) } }, /media\.value is empty/],
   ['a contentType contradicting the bytes', { type: 'image', media: { contentType: 'image/png', value: JPEG } }, /says 'image\/png' but the bytes are image\/jpeg/],

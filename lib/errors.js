@@ -14,6 +14,7 @@ const ERROR_CODES = Object.freeze([
   'NETWORK',
   'ABORTED',
   'HTTP_STATUS',
+  'SOURCE_ERROR',
 ])
 
 const KNOWN = new Set(ERROR_CODES)

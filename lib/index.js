@@ -7,11 +7,19 @@ const native = require('./native')
 const { invoke } = require('./call')
 const { openapiFor } = require('./openapi')
 const { isWxMediaError } = require('./errors')
+const sources = require('./sources')
+
+/** Argument shaping per call (upload sources; see ./sources.js). */
+const shapers = { uploadTempMedia: sources.mediaArgs, uploadFile: sources.fileArgs }
+const shaped = (name, fn) => {
+  const shape = shapers[name]
+  return shape === undefined ? fn : function call(args) { return fn.call(this, shape(args)) }
+}
 
 /** `fn` of `target`, wrapped so that it always returns a promise. */
 function promised(api, target, name) {
   return function call(args) {
-    return invoke(api, target[name], target, [args])
+    return invoke(api, shaped(name, target[name]), target, [args])
   }
 }
 
@@ -47,7 +55,7 @@ class WxClient {
 
   /** Uploads temporary media (`POST /cgi-bin/media/upload`). */
   uploadTempMedia(args) {
-    return invoke('uploadTempMedia', this.#native.uploadTempMedia, this.#native, [args])
+    return invoke('uploadTempMedia', shaped('uploadTempMedia', this.#native.uploadTempMedia), this.#native, [args])
   }
 
   /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
@@ -57,7 +65,7 @@ class WxClient {
 
   /** Uploads a file to Cloud Base storage. */
   uploadFile(args) {
-    return invoke('uploadFile', this.#native.uploadFile, this.#native, [args])
+    return invoke('uploadFile', shaped('uploadFile', this.#native.uploadFile), this.#native, [args])
   }
 
   /** Downloads a Cloud Base file. */

@@ -8,6 +8,7 @@
 // Proxies; namespaces and methods are made on first use and cached.
 
 const { invoke, asCallError } = require('./call')
+const { source } = require('./sources')
 
 const typeOf = (x) => Object.prototype.toString.call(x).slice(8, -1).toLowerCase()
 const isObject = (x) => typeOf(x) === 'object'
@@ -51,6 +52,18 @@ const DEDICATED = {
   'customerServiceMessage.getTempMedia': 'getTempMedia',
 }
 
+/**
+ * `convert(params)` with `media.value` left as it is: an upload source
+ * ({ mediaId }, { fileID }, a stream) must not be renamed or flattened.
+ */
+function withMediaSource(params, convert) {
+  const media = isObject(params) ? params.media : undefined
+  if (!isObject(media) || media.value === undefined) return convert(params)
+  const converted = convert({ ...params, media: { ...media, value: null } })
+  converted.media.value = source(media.value, 'media.value')
+  return converted
+}
+
 function method(target, name) {
   const api = `openapi.${name}`
   const dedicated = DEDICATED[name]
@@ -58,7 +71,7 @@ function method(target, name) {
   const call = (params) => {
     let args
     try {
-      args = params === undefined ? undefined : convertCase(params, toSnake)
+      args = params === undefined ? undefined : withMediaSource(params, (p) => convertCase(p, toSnake))
     } catch (err) {
       return Promise.reject(asCallError(api, err))
     }

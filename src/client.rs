@@ -154,6 +154,12 @@ impl Client {
         &self.tokens
     }
 
+    /// The pooled HTTP client (proxy, CA), for fetching upload sources; it
+    /// does not take a concurrency slot (the upload it feeds holds one).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A WeChat API call: adds the token; on a token errcode drops that token,
     /// fetches a new one and replays the identical request once; retries
     /// errcode -1 (system busy) like a 5xx; any other errcode rejects.
@@ -238,10 +244,14 @@ impl Client {
                 .body(form.to_body()),
         };
         let path = request.path();
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| transport_error(e, path, timeout))?;
+        let mut response = builder.send().await.map_err(|e| {
+            // A source that failed mid-body is its own failure, not retried.
+            match &request.body {
+                RequestBody::Multipart(form) => form.source_failure(),
+                _ => None,
+            }
+            .unwrap_or_else(|| transport_error(e, path, timeout))
+        })?;
         let status = response.status().as_u16();
         if response.status().is_redirection() {
             // Not followed, not read: the target is no concern of this call.

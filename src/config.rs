@@ -24,6 +24,9 @@ pub const DEFAULT_RETRIES: u32 = 2;
 pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 /// Largest body `downloadFile` / `getTempMedia` will hold in memory.
 pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 256 * 1024 * 1024;
+/// Largest upload to storage (and `http.uploadFile`); sources of unknown
+/// length (JS streams, URLs without a Content-Length) are buffered up to it.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// A future that yields a token, from a user-supplied provider.
 pub type TokenFuture = Pin<Box<dyn Future<Output = Result<String, WxError>> + Send>>;
@@ -170,6 +173,7 @@ pub struct ClientOptions {
     pub ca_cert: Option<String>,
     pub media_limits: Option<MediaLimits>,
     pub max_download_bytes: Option<u64>,
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// The resolved configuration of one client.
@@ -190,6 +194,7 @@ pub struct ClientConfig {
     pub ca_cert: Option<String>,
     pub media_limits: MediaLimits,
     pub max_download_bytes: u64,
+    pub max_upload_bytes: u64,
 }
 
 /// Reads the process environment; a seam so tests can supply their own.
@@ -255,6 +260,7 @@ impl ClientConfig {
             max_download_bytes: opts
                 .max_download_bytes
                 .unwrap_or(DEFAULT_MAX_DOWNLOAD_BYTES),
+            max_upload_bytes: opts.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
         })
     }
 }

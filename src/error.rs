@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Aborted,
     /// An unexpected HTTP status or an unreadable reply.
     HttpStatus,
+    /// The source of an upload (a URL, a stream, a mediaId or fileID) failed.
+    Source,
 }
 
 impl ErrorKind {
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Network => "NETWORK",
             ErrorKind::Aborted => "ABORTED",
             ErrorKind::HttpStatus => "HTTP_STATUS",
+            ErrorKind::Source => "SOURCE_ERROR",
         }
     }
 }
@@ -103,6 +106,13 @@ impl WxError {
         e
     }
 
+    /// The source of an upload failed; `status` is the source's HTTP status.
+    pub fn source(status: Option<u16>, detail: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::Source, LOCAL_ERR_CODE, detail);
+        e.status = status;
+        e
+    }
+
     /// Names the API in `errMsg` unless a deeper layer already did.
     pub fn with_api(mut self, api: &'static str) -> Self {
         if self.api.is_empty() {
@@ -149,6 +159,7 @@ impl WxError {
             ErrorKind::Timeout => "request timeout",
             ErrorKind::Network => "network error",
             ErrorKind::Aborted => "aborted",
+            ErrorKind::Source => "source error",
             ErrorKind::HttpStatus | ErrorKind::WxApi => "unexpected response",
         }
     }

@@ -19,6 +19,7 @@ pub mod media;
 pub mod multipart;
 pub mod openapi;
 pub mod secrets;
+pub mod source;
 pub mod storage;
 pub mod suggest;
 pub mod token;

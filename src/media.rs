@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::client::{Client, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES};
 use crate::config::MediaLimits;
 use crate::error::WxError;
-use crate::multipart::MultipartBuilder;
+use crate::multipart::{MultipartBody, MultipartBuilder};
+use crate::source::{Limit, Opened, Source};
 
 pub const UPLOAD_API: &str = "openapi.customerServiceMessage.uploadTempMedia";
 pub const GET_API: &str = "openapi.customerServiceMessage.getTempMedia";
@@ -129,105 +130,175 @@ pub fn sniff(data: &[u8]) -> Option<Format> {
     Format::from_mime(kind.mime_type())
 }
 
-/// A validated upload, ready to send.
+/// An upload whose arguments are checked; its bytes are checked once its
+/// source is open (at once for bytes in memory).
 #[derive(Debug, Clone)]
 pub struct MediaUpload {
     pub media_type: MediaType,
-    pub format: Format,
-    pub data: Bytes,
+    pub content_type: Option<String>,
+    pub source: Source,
 }
 
 impl MediaUpload {
-    /// Checks type, size and content before anything is sent: the sniffed
-    /// format must be one the type allows and must agree with `content_type`.
+    /// Checks type, size and content before anything is sent. Bytes in memory
+    /// are checked here; other sources when opened (still before any request
+    /// to WeChat).
     pub fn new(
         media_type: MediaType,
         content_type: Option<&str>,
-        data: Bytes,
+        source: Source,
         limits: &MediaLimits,
     ) -> Result<Self, WxError> {
-        if data.is_empty() {
-            return Err(WxError::invalid_param(
-                "media.value is empty: pass the file's bytes as a non-empty Buffer",
-            ));
+        let content_type = content_type
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        if let Some(ct) = &content_type {
+            declared_format(media_type, ct)?;
         }
-        let limit = media_type.limit(limits);
-        if data.len() as u64 > limit {
-            return Err(WxError::invalid_param(format!(
-                "media.value is {} bytes, over the {} limit of {} bytes for type '{}'",
-                data.len(),
-                media_type.as_str(),
-                limit,
-                media_type.as_str()
-            )));
-        }
-        let allowed = media_type.allowed();
-        let names = allowed
-            .iter()
-            .map(|f| f.mime)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sniffed = sniff(&data);
-        let declared = match content_type.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(ct) => Some(Format::from_mime(ct).ok_or_else(|| {
-                WxError::invalid_param(format!(
-                    "media.contentType '{ct}' is not accepted for type '{}': use one of {names}",
-                    media_type.as_str()
-                ))
-            })?),
-            None => None,
-        };
-        let format = match (declared, sniffed) {
-            (Some(d), Some(s)) if d != s => {
-                return Err(WxError::invalid_param(format!(
-                    "media.contentType says '{}' but the bytes are {}: pass the real type ('{}') or the right file",
-                    d.mime, s.mime, s.mime
-                )))
-            }
-            (_, Some(s)) => s,
-            (Some(d), None) => {
-                return Err(WxError::invalid_param(format!(
-                    "media.value does not look like {} (its first bytes match no known {} file): check the data",
-                    d.mime,
-                    media_type.as_str()
-                )))
-            }
-            (None, None) => {
-                return Err(WxError::invalid_param(format!(
-                    "cannot tell the format of media.value: pass a {} file (one of {names})",
-                    media_type.as_str()
-                )))
-            }
-        };
-        if !allowed.contains(&format) {
-            return Err(WxError::invalid_param(format!(
-                "a {} file cannot be uploaded as type '{}': use one of {names}",
-                format.mime,
-                media_type.as_str()
-            )));
+        if let Source::Bytes(data) = &source {
+            media_type.limit_of(limits).check(data.len() as u64)?;
+            check_content(media_type, content_type.as_deref(), data.len() as u64, data)?;
         }
         Ok(MediaUpload {
             media_type,
-            format,
-            data,
+            content_type,
+            source,
         })
     }
+}
 
-    /// `POST /cgi-bin/media/upload?type=…` with one part `media` named
-    /// `media.<ext>` (ASCII, extension matching the content).
-    pub fn request(&self) -> Request {
-        let filename = format!("media.{}", self.format.ext);
-        let form = MultipartBuilder::new()
-            .bytes("media", &filename, self.format.mime, self.data.clone())
-            .finish();
-        Request {
-            method: Method::POST,
-            target: Target::Api("/cgi-bin/media/upload"),
-            query: vec![("type", self.media_type.as_str().to_string())],
-            body: RequestBody::Multipart(form),
-            timeout: TimeoutClass::Transfer,
-            max_reply_bytes: MAX_JSON_REPLY_BYTES,
+impl MediaType {
+    fn limit_of(self, limits: &MediaLimits) -> Limit {
+        Limit::new(
+            self.limit(limits),
+            "media.value",
+            format!("the {} limit", self.as_str()),
+        )
+    }
+}
+
+fn allowed_names(media_type: MediaType) -> String {
+    media_type
+        .allowed()
+        .iter()
+        .map(|f| f.mime)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn declared_format(media_type: MediaType, ct: &str) -> Result<Format, WxError> {
+    Format::from_mime(ct).ok_or_else(|| {
+        WxError::invalid_param(format!(
+            "media.contentType '{ct}' is not accepted for type '{}': use one of {}",
+            media_type.as_str(),
+            allowed_names(media_type)
+        ))
+    })
+}
+
+/// The format of the bytes (from their first bytes `head`): one the type
+/// allows, and the one `content_type` says when given.
+pub fn check_content(
+    media_type: MediaType,
+    content_type: Option<&str>,
+    len: u64,
+    head: &[u8],
+) -> Result<Format, WxError> {
+    if len == 0 {
+        return Err(WxError::invalid_param(
+            "media.value is empty: pass the file's bytes as a non-empty Buffer",
+        ));
+    }
+    let names = allowed_names(media_type);
+    let sniffed = sniff(head);
+    let declared = content_type
+        .map(|ct| declared_format(media_type, ct))
+        .transpose()?;
+    let format = match (declared, sniffed) {
+        (Some(d), Some(s)) if d != s => {
+            return Err(WxError::invalid_param(format!(
+                "media.contentType says '{}' but the bytes are {}: pass the real type ('{}') or the right file",
+                d.mime, s.mime, s.mime
+            )))
         }
+        (_, Some(s)) => s,
+        (Some(d), None) => {
+            return Err(WxError::invalid_param(format!(
+                "media.value does not look like {} (its first bytes match no known {} file): check the data",
+                d.mime,
+                media_type.as_str()
+            )))
+        }
+        (None, None) => {
+            return Err(WxError::invalid_param(format!(
+                "cannot tell the format of media.value: pass a {} file (one of {names})",
+                media_type.as_str()
+            )))
+        }
+    };
+    if !media_type.allowed().contains(&format) {
+        return Err(WxError::invalid_param(format!(
+            "a {} file cannot be uploaded as type '{}': use one of {names}",
+            format.mime,
+            media_type.as_str()
+        )));
+    }
+    Ok(format)
+}
+
+/// Media whose source is open and whose bytes are checked.
+#[derive(Debug, Clone)]
+pub struct ReadyMedia {
+    pub media_type: MediaType,
+    pub format: Format,
+    pub opened: Opened,
+}
+
+impl MediaUpload {
+    /// Opens the source (refused over the type's limit) and checks its
+    /// bytes; nothing is sent to WeChat yet.
+    pub async fn open(self, client: &Client) -> Result<ReadyMedia, WxError> {
+        let limit = self.media_type.limit_of(&client.config().media_limits);
+        let opened = self.source.open(client, &limit).await?;
+        let format = check_content(
+            self.media_type,
+            self.content_type.as_deref(),
+            opened.len,
+            &opened.head,
+        )?;
+        Ok(ReadyMedia {
+            media_type: self.media_type,
+            format,
+            opened,
+        })
+    }
+}
+
+impl ReadyMedia {
+    /// One part `media` named `media.<ext>` (ASCII, extension matching the
+    /// content), with an exact length.
+    pub fn multipart(self) -> MultipartBody {
+        let filename = format!("media.{}", self.format.ext);
+        MultipartBuilder::new().finish_with(
+            "media",
+            &filename,
+            self.format.mime,
+            self.opened.payload,
+            self.opened.len,
+        )
+    }
+}
+
+/// `POST /cgi-bin/media/upload?type=…`.
+fn upload_request(ready: ReadyMedia) -> Request {
+    Request {
+        method: Method::POST,
+        target: Target::Api("/cgi-bin/media/upload"),
+        query: vec![("type", ready.media_type.as_str().to_string())],
+        body: RequestBody::Multipart(ready.multipart()),
+        timeout: TimeoutClass::Transfer,
+        max_reply_bytes: MAX_JSON_REPLY_BYTES,
     }
 }
 
@@ -243,8 +314,10 @@ pub async fn upload_temp_media(
     client: &Client,
     upload: MediaUpload,
 ) -> Result<UploadedMedia, WxError> {
-    let reply = client.call_api(upload.request()).await?;
-    parse_upload_reply(reply.json.as_ref(), upload.media_type)
+    let ready = upload.open(client).await?;
+    let media_type = ready.media_type;
+    let reply = client.call_api(upload_request(ready)).await?;
+    parse_upload_reply(reply.json.as_ref(), media_type)
 }
 
 /// `media_id` (or `thumb_media_id` for thumbs), and `created_at` as a number
@@ -344,8 +417,14 @@ mod tests {
     const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
     const GIF: &[u8] = b"GIF89a\x01\0\x01\0";
 
-    fn upload(t: MediaType, ct: Option<&str>, data: &'static [u8]) -> Result<MediaUpload, WxError> {
-        MediaUpload::new(t, ct, Bytes::from_static(data), &MediaLimits::default())
+    fn upload(t: MediaType, ct: Option<&str>, data: &'static [u8]) -> Result<Format, WxError> {
+        MediaUpload::new(
+            t,
+            ct,
+            Source::Bytes(Bytes::from_static(data)),
+            &MediaLimits::default(),
+        )?;
+        check_content(t, ct, data.len() as u64, data)
     }
 
     #[test]
@@ -371,9 +450,9 @@ mod tests {
             e.detail
         );
         let ok = upload(MediaType::Image, Some("image/jpg"), JPEG).expect("alias");
-        assert_eq!(ok.format, Format::JPEG);
+        assert_eq!(ok, Format::JPEG);
         let ok = upload(MediaType::Image, None, GIF).expect("sniffed");
-        assert_eq!(ok.format, Format::GIF);
+        assert_eq!(ok, Format::GIF);
     }
 
     #[test]
@@ -387,8 +466,13 @@ mod tests {
             image: 4,
             ..Default::default()
         };
-        let e = MediaUpload::new(MediaType::Image, None, Bytes::from_static(PNG), &limits)
-            .expect_err("big");
+        let e = MediaUpload::new(
+            MediaType::Image,
+            None,
+            Source::Bytes(Bytes::from_static(PNG)),
+            &limits,
+        )
+        .expect_err("big");
         assert!(e.detail.contains("limit"));
     }
 

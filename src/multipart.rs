@@ -3,12 +3,12 @@
 //!
 //! WeChat answers 412 to chunked uploads and COS rejects some streamed forms,
 //! so every body here knows its length up front. Part headers are small
-//! `Bytes`; the payload is the caller's `Bytes` (which may alias a JS Buffer)
-//! or a file streamed from disk. The same body can be sent again byte for
+//! `Bytes`; the payload is a [`Payload`] from `crate::source`: the caller's
+//! `Bytes` (which may alias a JS Buffer), a file streamed from disk or a
+//! remote source streamed through. The same body can be sent again byte for
 //! byte (same boundary), which the token refresh-and-replay relies on.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -23,21 +23,16 @@ const MAX_FRAME: usize = 256 * 1024;
 const YIELDING_BODY: u64 = 4 * 1024 * 1024;
 const YIELD_EVERY: u64 = 1024 * 1024;
 
-/// A file region to stream as the last part.
-#[derive(Debug, Clone)]
-pub struct FileSource {
-    pub path: PathBuf,
-    pub offset: u64,
-    pub len: u64,
-}
+use crate::error::WxError;
+use crate::source::Payload;
 
-/// A complete multipart body: in-memory chunks, then optionally a file and
-/// the closing chunks.
+/// A complete multipart body: in-memory chunks, then optionally a streamed
+/// payload (a file or a remote source) and the closing chunks.
 #[derive(Debug, Clone)]
 pub struct MultipartBody {
     boundary: String,
     head: Vec<Bytes>,
-    file: Option<(FileSource, Bytes)>,
+    file: Option<(Payload, Bytes)>,
     len: u64,
 }
 
@@ -116,18 +111,34 @@ impl MultipartBuilder {
         }
     }
 
-    /// Adds a file streamed from disk as the last part and closes the body.
-    pub fn finish_with_file(
+    /// Adds `payload` (of `len` bytes) as the last part and closes the body:
+    /// bytes in memory are framed without copying, streams are streamed.
+    pub fn finish_with(
+        self,
+        name: &str,
+        filename: &str,
+        content_type: &str,
+        payload: Payload,
+        len: u64,
+    ) -> MultipartBody {
+        match payload {
+            Payload::Memory(data) => self.bytes(name, filename, content_type, data).finish(),
+            streamed => self.finish_with_stream(name, filename, content_type, streamed, len),
+        }
+    }
+
+    fn finish_with_stream(
         mut self,
         name: &str,
         filename: &str,
         content_type: &str,
-        file: FileSource,
+        file: Payload,
+        file_len: u64,
     ) -> MultipartBody {
         let head = self.file_part_head(name, filename, content_type);
         self.push(Bytes::from(head));
         let tail = Bytes::from(format!("\r\n--{}--\r\n", self.boundary));
-        let len = self.len + file.len + tail.len() as u64;
+        let len = self.len + file_len + tail.len() as u64;
         MultipartBody {
             boundary: self.boundary,
             head: self.chunks,
@@ -171,10 +182,16 @@ impl MultipartBody {
             Some((file, tail)) => {
                 let head = futures_util::stream::iter(self.head.clone().into_iter().map(Ok));
                 let tail = futures_util::stream::iter(std::iter::once(Ok(tail.clone())));
-                let stream = head.chain(file_stream(file.clone())).chain(tail);
+                let stream = head.chain(file.stream()).chain(tail);
                 reqwest::Body::wrap(SizedStream::new(stream, self.len))
             }
         }
+    }
+
+    /// Why the last send failed, when its source (not the destination) was
+    /// at fault: such a failure is not retried.
+    pub fn source_failure(&self) -> Option<WxError> {
+        self.file.as_ref().and_then(|(p, _)| p.source_failure())
     }
 
     /// The in-memory chunks, concatenated (for tests).
@@ -198,56 +215,6 @@ fn escape_quoted(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace(['\r', '\n'], " ")
-}
-
-type IoStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
-
-/// Streams `len` bytes of a file from `offset`, in 256 KiB reads, and fails if
-/// the file turns out shorter than announced (the length is on the wire already).
-fn file_stream(src: FileSource) -> IoStream {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let opened = async move {
-        let mut file = tokio::fs::File::open(&src.path).await?;
-        if src.offset > 0 {
-            file.seek(std::io::SeekFrom::Start(src.offset)).await?;
-        }
-        Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
-            file.take(src.len),
-            256 * 1024,
-        ))
-    };
-    let expected = src.len;
-    let stream = futures_util::stream::once(opened)
-        .map(|r| match r {
-            Ok(s) => s.boxed(),
-            Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
-        })
-        .flatten();
-    let mut seen = 0u64;
-    let checked = stream
-        .chain(futures_util::stream::once(async { Ok(Bytes::new()) }))
-        .filter_map(move |item| {
-            let out = match item {
-                Ok(chunk) if chunk.is_empty() => {
-                    // End marker: the file must have delivered every byte.
-                    if seen < expected {
-                        Some(Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            format!("file ended after {seen} of {expected} bytes"),
-                        )))
-                    } else {
-                        None
-                    }
-                }
-                Ok(chunk) => {
-                    seen += chunk.len() as u64;
-                    Some(Ok(chunk))
-                }
-                Err(e) => Some(Err(e)),
-            };
-            std::future::ready(out)
-        });
-    Box::pin(checked)
 }
 
 /// A body of ready chunks with an exact size hint, so hyper sends a
@@ -416,6 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn file_part_streams_exact_length() {
+        use crate::source::FileSource;
         use http_body_util::BodyExt;
         let dir = std::env::temp_dir().join(format!("wxm-mp-{}", fastrand::u64(..)));
         std::fs::create_dir_all(&dir).expect("tmp dir");
@@ -423,30 +391,32 @@ mod tests {
         std::fs::write(&path, b"0123456789").expect("write");
         let body = MultipartBuilder::with_boundary("B".into())
             .text("key", "k")
-            .finish_with_file(
+            .finish_with(
                 "file",
                 "f.bin",
                 "application/octet-stream",
-                FileSource {
+                Payload::File(FileSource {
                     path: path.clone(),
                     offset: 2,
                     len: 5,
-                },
+                }),
+                5,
             );
         let bytes = body.to_body().collect().await.expect("body").to_bytes();
         assert_eq!(bytes.len() as u64, body.len());
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("\r\n\r\n23456\r\n--B--\r\n"), "{text}");
 
-        let short = MultipartBuilder::with_boundary("B".into()).finish_with_file(
+        let short = MultipartBuilder::with_boundary("B".into()).finish_with(
             "file",
             "f.bin",
             "application/octet-stream",
-            FileSource {
+            Payload::File(FileSource {
                 path,
                 offset: 0,
                 len: 50,
-            },
+            }),
+            50,
         );
         assert!(short.to_body().collect().await.is_err());
         let _ = std::fs::remove_dir_all(dir);

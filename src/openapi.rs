@@ -11,8 +11,7 @@ use serde_json::Value;
 
 use crate::client::{Client, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES};
 use crate::error::WxError;
-use crate::media::MediaUpload;
-use crate::multipart::MultipartBuilder;
+use crate::media::{MediaUpload, ReadyMedia};
 
 /// How a name is carried over WeChat HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,11 +146,8 @@ pub async fn call_json(client: &Client, entry: &Entry, params: &Value) -> Result
 
 /// The multipart request of an image check: one part `media`, named
 /// `media.<ext>` after the sniffed format, exact Content-Length.
-pub fn image_request(path: &'static str, upload: &MediaUpload) -> Request {
-    let filename = format!("media.{}", upload.format.ext);
-    let form = MultipartBuilder::new()
-        .bytes("media", &filename, upload.format.mime, upload.data.clone())
-        .finish();
+pub fn image_request(path: &'static str, upload: ReadyMedia) -> Request {
+    let form = upload.multipart();
     Request {
         method: Method::POST,
         target: Target::Api(path),
@@ -174,7 +170,8 @@ pub async fn call_image(
             entry.api
         )));
     };
-    json_of(client.call_api(image_request(path, &upload)).await?, path)
+    let ready = upload.open(client).await?;
+    json_of(client.call_api(image_request(path, ready)).await?, path)
 }
 
 fn json_of(reply: crate::client::ApiReply, path: &str) -> Result<Value, WxError> {

@@ -1,8 +1,6 @@
 //! Cloud Base (TCB) storage over the WeChat HTTP API (SPEC §3, §6):
 //! `uploadFile`, `downloadFile`, `getTempFileURL`, `deleteFile`.
 
-use std::path::PathBuf;
-
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -13,7 +11,8 @@ use crate::client::{
     Client, Reply, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES,
 };
 use crate::error::{ErrorKind, WxError, STORAGE_REQUEST_FAIL};
-use crate::multipart::{FileSource, MultipartBuilder};
+use crate::multipart::MultipartBuilder;
+use crate::source::{Limit, Source};
 
 pub const UPLOAD_API: &str = "uploadFile";
 pub const DOWNLOAD_API: &str = "downloadFile";
@@ -34,19 +33,6 @@ pub const MAX_MAX_AGE: u64 = 86_400;
 /// Lifetime of the link `downloadFile` fetches through.
 const DOWNLOAD_LINK_MAX_AGE: u64 = 600;
 const MAX_CLOUD_PATH_BYTES: usize = 850;
-
-/// What `uploadFile` sends.
-#[derive(Debug, Clone)]
-pub enum FileContent {
-    /// Bytes in memory (may alias a JS Buffer: not copied).
-    Bytes(Bytes),
-    /// A file on disk, streamed: bytes `start..=end` (end inclusive, as in `fs.createReadStream`).
-    File {
-        path: PathBuf,
-        start: u64,
-        end: Option<u64>,
-    },
-}
 
 /// The env a call uses: the call's `config.env`, else the client's.
 pub fn resolve_env(call_env: Option<String>, client: &Client) -> Result<String, WxError> {
@@ -123,10 +109,16 @@ pub async fn upload_file(
     client: &Client,
     env: &str,
     cloud_path: &str,
-    content: FileContent,
+    content: Source,
 ) -> Result<UploadedFile, WxError> {
     check_cloud_path(cloud_path)?;
-    let content = measure(content).await?;
+    // Opened (measured, and refused when too big) before anything is sent.
+    let limit = Limit::new(
+        client.config().max_upload_bytes,
+        "fileContent",
+        "maxUploadBytes",
+    );
+    let content = content.open(client, &limit).await?;
     let body = json!({ "env": env, "path": cloud_path });
     let reply = client
         .call_api(Request::post_json(
@@ -152,16 +144,8 @@ pub async fn upload_file(
         .text("x-cos-security-token", &ticket.token)
         .text("x-cos-meta-fileid", &ticket.cos_file_id);
     let filename = ascii_file_name(cloud_path);
-    let form = match content {
-        Measured::Bytes(data) => {
-            let mime = sniff_mime(&data);
-            form.bytes("file", &filename, mime, data).finish()
-        }
-        Measured::File(source, head) => {
-            let mime = sniff_mime(&head);
-            form.finish_with_file("file", &filename, mime, source)
-        }
-    };
+    let mime = sniff_mime(&content.head);
+    let form = form.finish_with("file", &filename, mime, content.payload, content.len);
     let request = Request {
         method: Method::POST,
         target: Target::Absolute(ticket.url),
@@ -180,57 +164,8 @@ pub async fn upload_file(
     })
 }
 
-/// Content with its length known (files are stat-ed; JS never reads them).
-enum Measured {
-    Bytes(Bytes),
-    /// The file region and its first bytes (for the content type).
-    File(FileSource, Bytes),
-}
-
-async fn measure(content: FileContent) -> Result<Measured, WxError> {
-    let (path, start, end) = match content {
-        FileContent::Bytes(data) => return Ok(Measured::Bytes(data)),
-        FileContent::File { path, start, end } => (path, start, end),
-    };
-    let unreadable = |e: std::io::Error| {
-        WxError::invalid_param(format!(
-            "cannot read fileContent's file {}: {e}",
-            path.display()
-        ))
-    };
-    let meta = tokio::fs::metadata(&path).await.map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(WxError::invalid_param(format!(
-            "fileContent's path {} is not a regular file",
-            path.display()
-        )));
-    }
-    let stop = end.map_or(meta.len(), |e| e.saturating_add(1).min(meta.len()));
-    let len = stop.saturating_sub(start);
-    let head = read_head(&path, start, len.min(8192))
-        .await
-        .map_err(unreadable)?;
-    Ok(Measured::File(
-        FileSource {
-            path,
-            offset: start,
-            len,
-        },
-        head,
-    ))
-}
-
-async fn read_head(path: &std::path::Path, start: u64, len: u64) -> std::io::Result<Bytes> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut file = tokio::fs::File::open(path).await?;
-    file.seek(std::io::SeekFrom::Start(start)).await?;
-    let mut buf = Vec::with_capacity(len as usize);
-    file.take(len).read_to_end(&mut buf).await?;
-    Ok(Bytes::from(buf))
-}
-
 /// MIME type from the magic bytes; `application/octet-stream` when unknown.
-fn sniff_mime(data: &[u8]) -> &'static str {
+pub fn sniff_mime(data: &[u8]) -> &'static str {
     infer::get(data).map_or("application/octet-stream", |k| k.mime_type())
 }
 

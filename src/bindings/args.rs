@@ -271,6 +271,7 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     };
     opts.media_limits = media_limits_option(&obj)?;
     opts.max_download_bytes = count_prop(&obj, "maxDownloadBytes", "maxDownloadBytes")?;
+    opts.max_upload_bytes = count_prop(&obj, "maxUploadBytes", "maxUploadBytes")?;
     Ok(opts)
 }
 

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::args::{bytes_value, object_arg, prop, required_string, string_prop, ArgResult};
+use super::args::{object_arg, prop, required_string, string_prop, ArgResult};
 use super::settle::spawn;
+use super::source::source_value;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
@@ -20,7 +21,8 @@ use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API}
 pub struct MediaInput {
     /// MIME type; checked against the bytes. Sniffed when omitted.
     pub content_type: Option<String>,
-    #[napi(ts_type = "Buffer | Uint8Array")]
+    /// The bytes: any [`UploadSource`]. A Buffer is sent without copying.
+    #[napi(ts_type = "UploadSource")]
     pub value: Buffer,
 }
 
@@ -97,14 +99,11 @@ fn upload_args(client: &Client, args: Option<Unknown>) -> ArgResult<MediaUpload>
         Some(ct) => Some(ct),
         None => string_prop(&media, "content_type", "media.content_type")?,
     };
-    let value = prop(&media, "value")?.ok_or_else(|| {
-        WxError::invalid_param("media.value is missing: pass the file's bytes as a Buffer")
-    })?;
-    let data = bytes_value(value, "media.value")?;
+    let source = source_value(prop(&media, "value")?, "media.value")?;
     MediaUpload::new(
         media_type,
         content_type.as_deref(),
-        data,
+        source,
         &client.config().media_limits,
     )
 }
@@ -118,7 +117,7 @@ pub fn upload_temp_media<'e>(
     let payload = prepared
         .as_ref()
         .ok()
-        .map(|(_, upload)| upload.data.clone());
+        .and_then(|(_, upload)| upload.source.lent_bytes());
     spawn(
         env,
         UPLOAD_API,

@@ -13,6 +13,7 @@ mod openapi;
 mod option_names;
 mod options;
 mod settle;
+mod source;
 mod storage;
 
 use napi_derive::napi;

@@ -8,9 +8,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::args::{bytes_value, object_arg, prop, string_prop, ArgResult};
+use super::args::{object_arg, prop, string_prop, ArgResult};
 use super::client::{default_client, WxClient};
 use super::settle::spawn;
+use super::source::source_value;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{MediaType, MediaUpload};
@@ -39,14 +40,11 @@ fn image_params(client: &Client, params: Option<Unknown>) -> ArgResult<MediaUplo
         Some(ct) => Some(ct),
         None => string_prop(&media, "content_type", "media.content_type")?,
     };
-    let value = prop(&media, "value")?.ok_or_else(|| {
-        WxError::invalid_param("media.value is missing: pass the image's bytes as a Buffer")
-    })?;
-    let data = bytes_value(value, "media.value")?;
+    let source = source_value(prop(&media, "value")?, "media.value")?;
     MediaUpload::new(
         MediaType::Image,
         content_type.as_deref(),
-        data,
+        source,
         &client.config().media_limits,
     )
 }

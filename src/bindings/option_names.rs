@@ -26,6 +26,7 @@ pub const CLIENT: &[&str] = &[
     "caCert",
     "mediaSizeLimits",
     "maxDownloadBytes",
+    "maxUploadBytes",
     // wx-server-sdk's, accepted for drop-in use (no effect here).
     "traceUser",
     "throwOnNotFound",

@@ -54,6 +54,9 @@ pub struct WxClientOptions {
     pub media_size_limits: Option<MediaSizeLimits>,
     /// Largest body `downloadFile`/`getTempMedia` will hold in memory; default 256 MiB.
     pub max_download_bytes: Option<f64>,
+    /// Largest upload `uploadFile` accepts; sources of unknown length (streams,
+    /// URLs without a Content-Length) are buffered up to it. Default 1 GiB.
+    pub max_upload_bytes: Option<f64>,
 }
 
 /// Per-type size limits of temporary media, in bytes.

@@ -1,21 +1,20 @@
 //! JS side of Cloud Base storage: argument shapes, result shapes.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::args::{
-    bytes_value, count_value, describe, env_value, object_arg, prop, required_string, ArgResult,
-    EnvValue,
+    count_value, describe, env_value, object_arg, prop, required_string, ArgResult, EnvValue,
 };
 use super::media::release_on_js_thread;
 use super::settle::spawn;
+use super::source::source_value;
 use crate::client::Client;
 use crate::config::{current_env, ProcessEnvironment};
 use crate::error::WxError;
-use crate::storage::{self, FileContent, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
+use crate::storage::{self, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
 
 /// Per-call settings, as in wx-server-sdk.
 #[allow(dead_code)] // index.d.ts only; read by hand in `call_env`
@@ -30,10 +29,10 @@ pub struct CallConfig {
 pub struct UploadFileArgs {
     /// Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes.
     pub cloud_path: String,
-    /// A Buffer or Uint8Array (sent without copying: do not modify it until the
-    /// call settles) or an `fs.ReadStream` (the file is streamed by Rust; the
-    /// stream itself is closed).
-    #[napi(ts_type = "Buffer | Uint8Array | import('fs').ReadStream")]
+    /// Any [`UploadSource`]: a Buffer or Uint8Array (sent without copying), an
+    /// `fs.ReadStream` (the file is streamed by Rust; the stream itself is
+    /// closed), a Readable or async iterable, `{ url }`, `{ mediaId }`, `{ fileID }`.
+    #[napi(ts_type = "UploadSource")]
     pub file_content: Buffer,
     pub config: Option<CallConfig>,
 }
@@ -142,102 +141,6 @@ fn call_env(obj: &Object) -> ArgResult<Option<String>> {
     }
 }
 
-/// A Buffer / Uint8Array (not copied) or an `fs.ReadStream` (Rust streams its
-/// file; the JS stream is destroyed so it does not hold a descriptor).
-fn file_content(value: Option<Unknown>) -> ArgResult<FileContent> {
-    const ACCEPTED: &str = "a Buffer, a Uint8Array or an fs.ReadStream (fs.createReadStream(path))";
-    let Some(value) = value else {
-        return Err(WxError::invalid_param(format!(
-            "fileContent is missing: pass {ACCEPTED}"
-        )));
-    };
-    if value.is_buffer().unwrap_or(false) || value.is_typedarray().unwrap_or(false) {
-        return bytes_value(value, "fileContent").map(FileContent::Bytes);
-    }
-    if !matches!(value.get_type(), Ok(ValueType::Object)) {
-        return Err(WxError::invalid_param(format!(
-            "fileContent must be {ACCEPTED}, got {}",
-            describe(&value)
-        )));
-    }
-    let stream =
-        Object::from_unknown(value).map_err(|e| WxError::invalid_param(e.reason.clone()))?;
-    read_stream(&stream).ok_or_else(|| {
-        WxError::invalid_param(format!(
-            "fileContent must be {ACCEPTED}; other streams have no known length (read them into a Buffer first)"
-        ))
-    })?
-}
-
-/// `Some` when `stream` looks like an `fs.ReadStream` (has a `path` and
-/// `bytesRead`, and `pipe`).
-fn read_stream(stream: &Object) -> Option<ArgResult<FileContent>> {
-    let is_fs_stream = has_type(stream, "bytesRead", ValueType::Number)
-        && has_type(stream, "pipe", ValueType::Function)
-        && stream.get::<Unknown>("path").ok().flatten().is_some();
-    if !is_fs_stream {
-        return None;
-    }
-    Some(read_stream_content(stream))
-}
-
-fn has_type(obj: &Object, name: &str, ty: ValueType) -> bool {
-    matches!(obj.get::<Unknown>(name), Ok(Some(v)) if v.get_type().ok() == Some(ty))
-}
-
-fn read_stream_content(stream: &Object) -> ArgResult<FileContent> {
-    let path = match prop(stream, "path")? {
-        Some(p) if matches!(p.get_type(), Ok(ValueType::String)) => {
-            String::from_unknown(p).map_err(|e| WxError::invalid_param(e.reason.clone()))?
-        }
-        Some(p) if p.is_buffer().unwrap_or(false) => {
-            let bytes = bytes_value(p, "fileContent.path")?;
-            String::from_utf8(bytes.to_vec())
-                .map_err(|_| WxError::invalid_param("fileContent.path is not valid UTF-8"))?
-        }
-        _ => {
-            return Err(WxError::invalid_param(
-                "fileContent is an fs.ReadStream without a path (opened from a descriptor): pass fs.createReadStream(path) or a Buffer",
-            ))
-        }
-    };
-    let already_read = prop(stream, "bytesRead")?
-        .map(|v| count_value(v, "fileContent.bytesRead"))
-        .transpose()?
-        .unwrap_or(0);
-    if already_read > 0 {
-        return Err(WxError::invalid_param(
-            "fileContent is an fs.ReadStream that has already been read from: pass a fresh stream",
-        ));
-    }
-    let start = prop(stream, "start")?
-        .map(|v| count_value(v, "fileContent.start"))
-        .transpose()?
-        .unwrap_or(0);
-    let end = match prop(stream, "end")? {
-        Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => {
-            let n = f64::from_unknown(v).map_err(|e| WxError::invalid_param(e.reason.clone()))?;
-            // fs.ReadStream uses Infinity for "to the end".
-            n.is_finite().then(|| n.max(0.0) as u64)
-        }
-        _ => None,
-    };
-    destroy_stream(stream);
-    Ok(FileContent::File {
-        path: PathBuf::from(path),
-        start,
-        end,
-    })
-}
-
-/// The stream opened a descriptor that nobody will read through: close it.
-fn destroy_stream(stream: &Object) {
-    if let Ok(Some(destroy)) = stream.get::<Function<(), Unknown>>("destroy") {
-        // A failure to close is not the caller's upload failing; ignore it.
-        let _ = destroy.apply(stream, ());
-    }
-}
-
 pub fn upload_file<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
@@ -255,13 +158,13 @@ pub fn upload_file<'e>(
         // so a bad path does not close the caller's ReadStream.
         storage::check_cloud_path(&cloud_path)?;
         let env = storage::resolve_env(call_env(&obj)?, &client)?;
-        let content = file_content(prop(&obj, "fileContent")?)?;
+        let content = source_value(prop(&obj, "fileContent")?, "fileContent")?;
         Ok((client, env, cloud_path, content))
     });
-    let payload = match &prepared {
-        Ok((_, _, _, FileContent::Bytes(data))) => Some(data.clone()),
-        _ => None,
-    };
+    let payload = prepared
+        .as_ref()
+        .ok()
+        .and_then(|(_, _, _, content)| content.lent_bytes());
     spawn(
         env,
         storage::UPLOAD_API,

@@ -9,6 +9,7 @@
 //! It runs on whatever tokio runtime calls [`Emulator::start`]: napi's runtime
 //! when started from Node, a test runtime under `cargo test`.
 
+mod cdn;
 mod control;
 mod fault_body;
 mod faults;

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::header::{CONNECTION, CONTENT_LENGTH};
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
+use super::cdn;
 use super::control;
 use super::faults::Fault;
 use super::http::{parse_query, Incoming, Outcome, Reply};
@@ -31,10 +33,13 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// A response body: a whole buffer, or a stream (the CDN routes).
+pub(crate) type BoxedBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: Request<hyper::body::Incoming>,
-) -> Result<Response<Full<Bytes>>, DropConnection> {
+) -> Result<Response<BoxedBody>, DropConnection> {
     let (parts, body) = request.into_parts();
     let mut incoming = Incoming {
         method: parts.method,
@@ -49,6 +54,10 @@ pub(crate) async fn handle(
             incoming.body = body;
             if control::is_control_path(&incoming.path) {
                 return Ok(into_response(control::handle(&shared, &incoming)));
+            }
+            if cdn::is_cdn_path(&incoming.path) {
+                lock(&shared.recorder).count("/__cdn");
+                return Ok(cdn::handle(&shared, &incoming).await);
             }
             let fault = lock(&shared.faults).take(&incoming.path);
             respond(&shared, &incoming, fault).await
@@ -146,8 +155,11 @@ async fn log_request(shared: &Shared, req: &Incoming, outcome: &Outcome) {
     lock(&shared.recorder).push(entry);
 }
 
-fn into_response(reply: Reply) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(reply.body));
+fn into_response(reply: Reply) -> Response<BoxedBody> {
+    let body = Full::new(reply.body)
+        .map_err(|never: std::convert::Infallible| match never {})
+        .boxed();
+    let mut response = Response::new(body);
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     for (name, value) in reply.headers {

@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<FaultList>,
     pub(crate) recorder: Mutex<Recorder>,
     pub(crate) outbox: Mutex<Outbox>,
+    /// Bodies the `/__cdn/` routes serve.
+    pub(crate) cdn: Mutex<super::cdn::CdnStore>,
 }
 
 impl Shared {
@@ -76,6 +78,7 @@ impl Shared {
             faults: Mutex::new(FaultList::default()),
             recorder: Mutex::new(Recorder::default()),
             outbox: Mutex::new(Outbox::default()),
+            cdn: Mutex::new(super::cdn::CdnStore::default()),
         }
     }
 
