@@ -182,3 +182,72 @@ pub(crate) async fn handle_img_sec_check(shared: &Shared, req: &Incoming) -> Rep
         Err(err) => err.reply(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::EmulatorOptions;
+
+    fn shared() -> Shared {
+        Shared::new(EmulatorOptions::default(), "http://127.0.0.1:1".to_owned())
+    }
+
+    fn app() -> Caller {
+        Caller::App {
+            appid: "wxapp".to_owned(),
+        }
+    }
+
+    fn code(shared: &Shared, body: Value) -> i64 {
+        send_message(shared, &app(), &body).map_or_else(|e| e.code, |()| 0)
+    }
+
+    #[test]
+    fn send_rules() {
+        let s = shared();
+        assert_eq!(
+            code(
+                &s,
+                json!({"touser": "o", "msgtype": "text", "text": {"content": "hi"}})
+            ),
+            0
+        );
+        assert_eq!(
+            code(&s, json!({"msgtype": "text", "text": {"content": "hi"}})),
+            40003
+        );
+        assert_eq!(code(&s, json!({"touser": " ", "msgtype": "text"})), 40003);
+        assert_eq!(code(&s, json!({"touser": "o", "msgtype": "fax"})), 40008);
+        assert_eq!(
+            code(&s, json!({"touser": "o", "msgtype": "text", "text": {}})),
+            44003
+        );
+        assert_eq!(
+            code(
+                &s,
+                json!({"touser": "o", "msgtype": "image", "image": {"media_id": "nope"}})
+            ),
+            40007
+        );
+        assert_eq!(code(&s, json!({"touser": "o", "msgtype": "image"})), 40007);
+        assert_eq!(code(&s, json!({"touser": "o", "msgtype": "link"})), 47001);
+        assert_eq!(code(&s, json!([1])), 47001);
+        let sent = lock(&s.outbox).all();
+        assert_eq!(sent.as_array().map(Vec::len), Some(1));
+        assert_eq!(sent[0]["appid"], "wxapp");
+        assert_eq!(sent[0]["message"]["text"]["content"], "hi");
+    }
+
+    #[test]
+    fn outbox_keeps_the_last_thousand() {
+        let mut outbox = Outbox::default();
+        for i in 0..(MAX_MESSAGES + 5) {
+            outbox.push(json!(i));
+        }
+        let all = outbox.all();
+        assert_eq!(all.as_array().map(Vec::len), Some(MAX_MESSAGES));
+        assert_eq!(all[0], json!(5));
+        outbox.clear();
+        assert_eq!(outbox.all(), json!([]));
+    }
+}
