@@ -211,6 +211,9 @@ mod tests {
                 .expect("known")
                 .idempotent
         );
+        assert!(!is_idempotent_path("/cgi-bin/message/custom/send"));
+        assert!(is_idempotent_path("/wxa/img_sec_check"));
+        assert!(is_idempotent_path("/cgi-bin/media/upload"));
     }
 
     #[test]
