@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 
@@ -13,6 +12,8 @@ use crate::config::{
     ClientOptions, MediaLimits, Timeouts, TokenFuture, TokenMode, TokenProvider, TokenSupply,
 };
 use crate::error::{ErrorKind, WxError};
+
+pub use super::bytes::bytes_value;
 
 pub type ArgResult<T> = std::result::Result<T, WxError>;
 
@@ -129,24 +130,6 @@ pub fn count_value(v: Unknown, what: &str) -> ArgResult<u64> {
         )));
     }
     Ok(n as u64)
-}
-
-/// Bytes of a Buffer or Uint8Array, aliasing the JS memory (no copy). The
-/// caller must not modify the buffer until the call settles.
-pub fn bytes_value(v: Unknown, what: &str) -> ArgResult<Bytes> {
-    if v.is_buffer().unwrap_or(false) {
-        let buffer = Buffer::from_unknown(v).map_err(|e| napi_failure(what, e))?;
-        return Ok(Bytes::from_owner(buffer));
-    }
-    if v.is_typedarray().unwrap_or(false) {
-        if let Ok(array) = Uint8Array::from_unknown(v) {
-            return Ok(Bytes::from_owner(array));
-        }
-    }
-    Err(WxError::invalid_param(format!(
-        "{what} must be a Buffer or Uint8Array, got {}",
-        describe(&v)
-    )))
 }
 
 /// A token option: a string, or a function returning a string or a promise of one.

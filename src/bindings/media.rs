@@ -21,7 +21,8 @@ use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API}
 pub struct MediaInput {
     /// MIME type; checked against the bytes. Sniffed when omitted.
     pub content_type: Option<String>,
-    /// The bytes: any [`UploadSource`]. A Buffer is sent without copying.
+    /// The bytes: any [`UploadSource`]. A Buffer is copied when the call is made
+    /// (a view over a SharedArrayBuffer is shared, not copied).
     #[napi(ts_type = "UploadSource")]
     pub value: Buffer,
 }

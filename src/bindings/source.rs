@@ -15,6 +15,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use super::args::{bytes_value, count_value, describe, prop, string_prop, ArgResult};
+use super::bytes::is_binary;
 use crate::error::WxError;
 use crate::source::{ChunkReader, Source};
 
@@ -30,7 +31,7 @@ pub fn source_value(value: Option<Unknown>, what: &'static str) -> ArgResult<Sou
             "{what} is missing: pass {SOURCE_KINDS}"
         )));
     };
-    if value.is_buffer().unwrap_or(false) || value.is_typedarray().unwrap_or(false) {
+    if is_binary(&value) {
         return bytes_value(value, what).map(Source::Bytes);
     }
     let kind = match describe(&value) {

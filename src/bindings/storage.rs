@@ -29,7 +29,8 @@ pub struct CallConfig {
 pub struct UploadFileArgs {
     /// Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes.
     pub cloud_path: String,
-    /// Any [`UploadSource`]: a Buffer or Uint8Array (sent without copying), an
+    /// Any [`UploadSource`]: a Buffer or Uint8Array (copied when the call is
+    /// made; a view over a SharedArrayBuffer is shared, not copied), an
     /// `fs.ReadStream` (the file is streamed by Rust; the stream itself is
     /// closed), a Readable or async iterable, `{ url }`, `{ mediaId }`, `{ fileID }`.
     #[napi(ts_type = "UploadSource")]

@@ -1,0 +1,227 @@
+// Hardening (issue 11, "safety" slice): the bytes being sent stay alive and
+// unchanged while a transfer is in flight, odd token providers, throwing
+// getters and Proxy traps, absurd expires_in, typed-array kinds, Proxy arrays,
+// and cloudPath rules. Loopback only: the emulator or a deliberately slow
+// server on 127.0.0.1.
+import test from 'ava'
+import http from 'node:http'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { createHash, randomBytes } from 'node:crypto'
+import { wx, PNG, sha256, startEmulator, clientFor, requestsTo } from './helpers.mjs'
+
+// A real `gc()` without asking ava for --expose-gc.
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc')
+
+const MiB = 1024 * 1024
+
+/** Fills the heap with other bytes so that freed memory gets reused. */
+function churn() {
+  gc()
+  const junk = []
+  for (let i = 0; i < 8; i++) junk.push(new Uint8Array(16 * MiB).fill(0xa5))
+  gc()
+  return junk.length
+}
+
+/**
+ * A fake WeChat + COS on 127.0.0.1 that holds every upload body unread until
+ * `release()` is called, so the client is still sending when the test
+ * tampers with the buffer. It records the sha256 of each uploaded file part.
+ */
+async function slowServer(t) {
+  const arrived = []
+  let waiters = []
+  let release
+  const released = new Promise((resolve) => (release = resolve))
+  const stored = []
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1')
+    if (url.pathname === '/tcb/uploadfile') {
+      req.resume()
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json')
+        res.end(
+          JSON.stringify({
+            errcode: 0,
+            errmsg: 'ok',
+            url: `http://127.0.0.1:${server.address().port}/cos`,
+            token: 't',
+            authorization: 'a',
+            file_id: 'cloud://e.bucket/x.bin',
+            cos_file_id: 'c',
+          }),
+        )
+      })
+      return
+    }
+    // /cos or /cgi-bin/media/upload: hold the body, then read it all.
+    req.pause()
+    arrived.push(url.pathname)
+    waiters.forEach((w) => w())
+    waiters = []
+    released.then(() => {
+      const chunks = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', () => {
+        stored.push(filePart(Buffer.concat(chunks), req.headers['content-type']))
+        if (url.pathname === '/cos') {
+          res.statusCode = 204
+          res.end()
+        } else {
+          res.setHeader('content-type', 'application/json')
+          res.end(JSON.stringify({ type: 'image', media_id: 'MEDIA', created_at: 1 }))
+        }
+      })
+      req.resume()
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    release()
+    server.closeAllConnections()
+    server.close()
+  })
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    /** Resolves when an upload body is being held. */
+    holding: () => new Promise((resolve) => (arrived.length ? resolve() : waiters.push(resolve))),
+    release,
+    stored,
+  }
+}
+
+/** The sha256 and size of the last part (the file) of a multipart body. */
+function filePart(body, contentType) {
+  const boundary = /boundary=([^;]+)/.exec(contentType ?? '')?.[1]
+  const close = Buffer.from(`\r\n--${boundary}--\r\n`)
+  const last = body.lastIndexOf(Buffer.from(`--${boundary}\r\n`))
+  const start = body.indexOf('\r\n\r\n', last) + 4
+  const end = body.lastIndexOf(close)
+  const file = body.subarray(start, end)
+  return { size: file.length, sha256: createHash('sha256').update(file).digest('hex') }
+}
+
+const SIZE = 16 * MiB
+
+/** 16 MiB of random bytes starting like a PNG, in `u8` (filled in place). */
+function fillPayload(u8) {
+  u8.set(randomBytes(u8.length))
+  u8.set(PNG.subarray(0, 16), 0)
+  return sha256(u8)
+}
+
+const tamperings = {
+  'transferred (structuredClone)': () => {
+    const u8 = new Uint8Array(SIZE)
+    return { value: u8, tamper: () => structuredClone(u8.buffer, { transfer: [u8.buffer] }) }
+  },
+  'Buffer whose ArrayBuffer is transferred': () => {
+    const buf = Buffer.alloc(SIZE)
+    return { value: buf, tamper: () => structuredClone(buf.buffer, { transfer: [buf.buffer] }) }
+  },
+  'resizable ArrayBuffer shrunk to 0': () => {
+    const ab = new ArrayBuffer(SIZE, { maxByteLength: SIZE })
+    return { value: new Uint8Array(ab), tamper: () => ab.resize(0) }
+  },
+  'fixed view over a resizable ArrayBuffer shrunk': () => {
+    const ab = new ArrayBuffer(SIZE, { maxByteLength: SIZE })
+    return { value: new Uint8Array(ab, 0, SIZE), tamper: () => ab.resize(16) }
+  },
+  'growable SharedArrayBuffer grown': () => {
+    const sab = new SharedArrayBuffer(SIZE, { maxByteLength: 2 * SIZE })
+    return { value: new Uint8Array(sab, 0, SIZE), tamper: () => sab.grow(2 * SIZE) }
+  },
+}
+
+for (const [name, make] of Object.entries(tamperings)) {
+  test.serial(`uploadFile: stored bytes are what was passed when the buffer is ${name} mid-upload`, async (t) => {
+    const server = await slowServer(t)
+    const client = new wx.WxClient({ baseUrl: server.url, accessToken: 'TOKEN', env: 'e', retries: 0 })
+    const { value, tamper } = make()
+    const expected = fillPayload(value)
+    const call = client.uploadFile({ cloudPath: 'x.bin', fileContent: value })
+    await server.holding()
+    tamper()
+    t.true(churn() > 0)
+    server.release()
+    const r = await call
+    t.is(r.errMsg, 'uploadFile:ok')
+    t.deepEqual(server.stored, [{ size: SIZE, sha256: expected }])
+  })
+}
+
+test.serial('uploadTempMedia: stored bytes are what was passed when the buffer is transferred mid-upload', async (t) => {
+  const server = await slowServer(t)
+  const client = new wx.WxClient({
+    baseUrl: server.url,
+    accessToken: 'TOKEN',
+    retries: 0,
+    mediaSizeLimits: { image: 2 * SIZE },
+  })
+  const u8 = new Uint8Array(SIZE)
+  const expected = fillPayload(u8)
+  const call = client.uploadTempMedia({ type: 'image', media: { contentType: 'image/png', value: u8 } })
+  await server.holding()
+  structuredClone(u8.buffer, { transfer: [u8.buffer] })
+  t.true(churn() > 0)
+  server.release()
+  const r = await call
+  t.is(r.mediaId, 'MEDIA')
+  t.deepEqual(server.stored, [{ size: SIZE, sha256: expected }])
+})
+
+test('a detached view is refused INVALID_PARAM before any request (uploadFile and uploadTempMedia)', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const u8 = new Uint8Array(PNG)
+  structuredClone(u8.buffer, { transfer: [u8.buffer] })
+  const before = emu.requests().length
+  const e1 = await t.throwsAsync(client.uploadFile({ cloudPath: 'd.png', fileContent: u8 }), { code: 'INVALID_PARAM' })
+  t.regex(e1.errMsg, /^uploadFile:fail fileContent is detached/)
+  const e2 = await t.throwsAsync(
+    client.uploadTempMedia({ type: 'image', media: { contentType: 'image/png', value: u8 } }),
+    { code: 'INVALID_PARAM' },
+  )
+  t.regex(e2.errMsg, /media\.value is detached/)
+  t.is(emu.requests().length, before)
+})
+
+test('typed arrays other than Buffer / Uint8Array are refused, naming what was given', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const ab = new ArrayBuffer(PNG.length * 8)
+  new Uint8Array(ab).set(PNG)
+  const cases = [
+    [new Int16Array(ab), 'an Int16Array'],
+    [new Float64Array(ab), 'a Float64Array'],
+    [new Uint8ClampedArray(ab), 'a Uint8ClampedArray'],
+    [new Int8Array(ab), 'an Int8Array'],
+    [new BigUint64Array(ab), 'a BigUint64Array'],
+    [new DataView(ab), 'a DataView'],
+    [ab, 'an ArrayBuffer'],
+  ]
+  for (const [value, name] of cases) {
+    const e = await t.throwsAsync(client.uploadFile({ cloudPath: 'k.png', fileContent: value }), {
+      code: 'INVALID_PARAM',
+    })
+    t.true(e.errMsg.includes(`fileContent must be a Buffer or Uint8Array, got ${name}`), e.errMsg)
+    const m = await t.throwsAsync(
+      client.uploadTempMedia({ type: 'image', media: { contentType: 'image/png', value } }),
+      { code: 'INVALID_PARAM' },
+    )
+    t.true(m.errMsg.includes(`media.value must be a Buffer or Uint8Array, got ${name}`), m.errMsg)
+  }
+  t.is(requestsTo(emu, '/cos/').length, 0)
+  t.is(requestsTo(emu, '/cgi-bin/media/upload').length, 0)
+  // Buffer, Uint8Array (also a subarray view) and a view over a SharedArrayBuffer are accepted.
+  const sab = new SharedArrayBuffer(PNG.length + 4)
+  new Uint8Array(sab).set(PNG, 4)
+  const big = Buffer.concat([Buffer.from('xx'), PNG, Buffer.from('yy')])
+  for (const value of [PNG, new Uint8Array(PNG), big.subarray(2, 2 + PNG.length), new Uint8Array(sab, 4)]) {
+    const r = await client.uploadFile({ cloudPath: 'ok.png', fileContent: value })
+    const back = await client.downloadFile({ fileID: r.fileID })
+    t.is(sha256(back.fileContent), sha256(PNG))
+  }
+})
