@@ -225,3 +225,56 @@ test('typed arrays other than Buffer / Uint8Array are refused, naming what was g
     t.is(sha256(back.fileContent), sha256(PNG))
   }
 })
+
+// Anything that reaches Node as an uncaught exception (the process would die
+// without this listener, and every test below checks that none arrived).
+const uncaught = []
+process.on('uncaughtException', (e) => uncaught.push(e))
+
+const badProviders = {
+  'throws an Error': [() => { throw new Error('vault is down') }, /accessToken function failed: it threw: vault is down/],
+  'throws a string': [() => { throw 'nope' }, /function failed: it threw: /],
+  'throws a Symbol': [() => { throw Symbol('s') }, /function failed: it threw/],
+  'returns 42': [() => 42, /must return a string or a promise of one, got a number/],
+  'returns {}': [() => ({}), /must return a string or a promise of one, got an object/],
+  'returns undefined': [() => undefined, /got undefined/],
+  'returns a thenable that is not a promise': [() => ({ then: (ok) => ok('T') }), /got an object/],
+  'resolves to 42': [async () => 42, /its promise must resolve to a string, got a number/],
+  'resolves to {}': [async () => ({}), /its promise must resolve to a string, got an object/],
+  'rejects': [async () => { throw new Error('expired') }, /its promise rejected: expired/],
+  'rejects with undefined': [() => Promise.reject(undefined), /its promise rejected/],
+  'resolves to an empty string': [async () => '', /gave an empty token/],
+  'never settles': [() => new Promise(() => {}), /did not settle within 300 ms/],
+}
+
+for (const option of ['accessToken', 'cloudbaseAccessToken']) {
+  for (const [name, [provider, message]] of Object.entries(badProviders)) {
+    test(`${option} provider that ${name}: the call rejects TOKEN_ERROR, nothing is thrown at the process`, async (t) => {
+      const emu = await startEmulator(t)
+      const client = new wx.WxClient({ baseUrl: emu.url, env: emu.env, [option]: provider, timeout: { json: 300 } })
+      const started = Date.now()
+      const e = await t.throwsAsync(client.getTempFileURL({ fileList: ['cloud://e.b/a.png'] }), { code: 'TOKEN_ERROR' })
+      t.regex(e.errMsg, new RegExp(message.source.replace('accessToken', option)))
+      t.is(typeof e.errCode, 'number')
+      t.true(Date.now() - started < 10_000)
+      t.is(requestsTo(emu, '/tcb/').length, 0)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      t.deepEqual(uncaught, [])
+    })
+  }
+}
+
+test('a provider that fails once is asked again on the next call', async (t) => {
+  const emu = await startEmulator(t)
+  let calls = 0
+  const accessToken = () => {
+    calls++
+    if (calls === 1) throw new Error('first')
+    return emu.issueToken()
+  }
+  const client = new wx.WxClient({ baseUrl: emu.url, env: emu.env, accessToken })
+  await t.throwsAsync(client.getTempFileURL({ fileList: ['cloud://e.b/a.png'] }), { code: 'TOKEN_ERROR' })
+  const r = await client.getTempFileURL({ fileList: ['cloud://e.b/a.png'] })
+  t.is(r.fileList.length, 1)
+  t.is(calls, 2)
+})

@@ -136,10 +136,18 @@ impl TokenManager {
                 mode,
             } => fetch_from_wechat(client, appid, secret, *mode).await,
             Credential::AccessToken(supply) => {
-                from_supply(supply, "access_token", "accessToken").await
+                let limit = client.config().timeouts.json;
+                from_supply(supply, "access_token", "accessToken", limit).await
             }
             Credential::Cloudbase(supply) => {
-                from_supply(supply, "cloudbase_access_token", "cloudbaseAccessToken").await
+                let limit = client.config().timeouts.json;
+                from_supply(
+                    supply,
+                    "cloudbase_access_token",
+                    "cloudbaseAccessToken",
+                    limit,
+                )
+                .await
             }
             Credential::CloudbaseFile(path) => {
                 let text = tokio::fs::read_to_string(path).await.map_err(|e| {
@@ -189,13 +197,28 @@ async fn from_supply(
     supply: &TokenSupply,
     param: &'static str,
     option: &str,
+    limit: Duration,
 ) -> Result<(Token, Duration), WxError> {
     match supply {
         TokenSupply::Static(value) => {
             Ok((token(non_empty(value, option)?, param), STATIC_TOKEN_TTL))
         }
         TokenSupply::Provider(provider) => {
-            let value = provider.fetch().await?;
+            // A provider that never settles fails like a hung token endpoint
+            // would, after the JSON timeout, but as TOKEN_ERROR: the fault is
+            // the provider's, not the network's.
+            let value = tokio::time::timeout(limit, provider.fetch())
+                .await
+                .map_err(|_| {
+                    WxError::new(
+                        ErrorKind::Token,
+                        -1,
+                        format!(
+                            "the {option} function did not settle within {} ms (timeout.json)",
+                            limit.as_millis()
+                        ),
+                    )
+                })??;
             let value = non_empty(value.trim(), &format!("the {option} provider"))?;
             Ok((token(value, param), EXTERNAL_TOKEN_TTL))
         }

@@ -5,15 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
 
 use super::option_names;
-use crate::config::{
-    ClientOptions, MediaLimits, Timeouts, TokenFuture, TokenMode, TokenProvider, TokenSupply,
-};
-use crate::error::{ErrorKind, WxError};
+use crate::config::{ClientOptions, MediaLimits, Timeouts, TokenMode, TokenSupply};
+use crate::error::WxError;
 
 pub use super::bytes::bytes_value;
+use super::token_provider::JsTokenProvider;
 
 pub type ArgResult<T> = std::result::Result<T, WxError>;
 
@@ -145,52 +143,16 @@ fn token_supply(v: Unknown, option: &'static str) -> ArgResult<TokenSupply> {
             Ok(TokenSupply::Static(value))
         }
         Ok(ValueType::Function) => {
-            let func: Function<(), Either<String, Promise<String>>> =
+            let func: Function<(), Unknown<'static>> =
                 Function::from_unknown(v).map_err(|e| napi_failure(option, e))?;
-            // Weak: a pending provider must not keep the process alive by itself.
-            let tsfn = func
-                .build_threadsafe_function::<()>()
-                .callee_handled::<false>()
-                .weak::<true>()
-                .build()
-                .map_err(|e| napi_failure(option, e))?;
-            Ok(TokenSupply::Provider(Arc::new(JsTokenProvider {
-                tsfn: Arc::new(tsfn),
-                option,
-            })))
+            let provider =
+                JsTokenProvider::new(func, option).map_err(|e| napi_failure(option, e))?;
+            Ok(TokenSupply::Provider(Arc::new(provider)))
         }
         _ => Err(WxError::invalid_param(format!(
             "{option} must be a string or a function returning one (or a promise of one), got {}",
             describe(&v)
         ))),
-    }
-}
-
-type ProviderFn = ThreadsafeFunction<(), Either<String, Promise<String>>, (), Status, false, true>;
-
-/// A JS token function called from Rust through a threadsafe function.
-struct JsTokenProvider {
-    tsfn: Arc<ProviderFn>,
-    option: &'static str,
-}
-
-impl TokenProvider for JsTokenProvider {
-    fn fetch(&self) -> TokenFuture {
-        let tsfn = self.tsfn.clone();
-        let option = self.option;
-        Box::pin(async move {
-            let failed = |e: Error| {
-                WxError::new(
-                    ErrorKind::Token,
-                    -1,
-                    format!("the {option} function failed: {}", e.reason),
-                )
-            };
-            match tsfn.call_async(()).await.map_err(failed)? {
-                Either::A(value) => Ok(value),
-                Either::B(promise) => promise.await.map_err(failed),
-            }
-        })
     }
 }
 

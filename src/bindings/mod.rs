@@ -16,6 +16,7 @@ mod options;
 mod settle;
 mod source;
 mod storage;
+mod token_provider;
 
 use napi_derive::napi;
 
