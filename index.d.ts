@@ -423,7 +423,10 @@ export declare function init(options?: WxClientOptions): void
 export interface MediaInput {
   /** MIME type; checked against the bytes. Sniffed when omitted. */
   contentType?: string
-  /** The bytes: any [`UploadSource`]. A Buffer is sent without copying. */
+  /**
+   * The bytes: any [`UploadSource`]. A Buffer is copied when the call is made
+   * (a view over a SharedArrayBuffer is shared, not copied).
+   */
   value: UploadSource
 }
 
@@ -476,7 +479,8 @@ export interface UploadFileArgs {
   /** Path in the bucket, e.g. `images/a.png`: no leading `/`, at most 850 bytes. */
   cloudPath: string
   /**
-   * Any [`UploadSource`]: a Buffer or Uint8Array (sent without copying), an
+   * Any [`UploadSource`]: a Buffer or Uint8Array (copied when the call is
+   * made; a view over a SharedArrayBuffer is shared, not copied), an
    * `fs.ReadStream` (the file is streamed by Rust; the stream itself is
    * closed), a Readable or async iterable, `{ url }`, `{ mediaId }`, `{ fileID }`.
    */
