@@ -63,7 +63,7 @@ export interface ImgSecCheckArgs {
 export interface OpenApi {
   customerServiceMessage: {
     uploadTempMedia: OpenApiMethod<UploadTempMediaArgs, UploadTempMediaResult>
-    getTempMedia: OpenApiMethod<GetTempMediaArgs, TempMediaFile | TempMediaVideo>
+    getTempMedia: OpenApiMethod<GetTempMediaArgs, TempMediaFile | TempMediaVideo | TempMediaSaved>
     send: OpenApiMethod<SendMessageArgs>
     [api: string]: OpenApiMethod<any, any>
   }
@@ -78,6 +78,8 @@ export interface OpenApi {
 export interface WxClient {
   /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
   readonly openapi: OpenApi
+  /** `http.uploadFile` / `http.downloadFile` through this client (its pool, proxy, CA, maxConcurrency). */
+  readonly http: HttpTransfers
 }
 
 /**
@@ -95,6 +97,7 @@ export type WxMediaErrorCode =
   | 'HTTP_STATUS'
   /** An upload source (a URL, a stream, a mediaId or fileID) failed; `statusCode` is its HTTP status. */
   | 'SOURCE_ERROR'
+  | 'TOO_LARGE'
 
 /** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
 export interface WxMediaError extends Error {
@@ -140,3 +143,17 @@ export interface UrlSource {
   url: string
   headers?: Record<string, string>
 }
+
+/**
+ * seed 004's mini-program `wx.uploadFile` / `wx.downloadFile`, for your own
+ * servers, through the default client (`client.http` for another client).
+ * Redirects are followed up to `maxRedirects` (default 5); a cross-origin
+ * redirect drops Authorization, Cookie and Proxy-Authorization.
+ */
+export interface HttpTransfers {
+  uploadFile(args: HttpUploadFileArgs): Promise<HttpUploadFileResult>
+  downloadFile(args: HttpDownloadFileArgs & { filePath: string }): Promise<HttpDownloadFileSaved>
+  downloadFile(args: HttpDownloadFileArgs): Promise<HttpDownloadFileResult | HttpDownloadFileSaved>
+}
+/** `http.uploadFile` / `http.downloadFile` with the default client. */
+export declare const http: HttpTransfers

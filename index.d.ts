@@ -63,7 +63,7 @@ export interface ImgSecCheckArgs {
 export interface OpenApi {
   customerServiceMessage: {
     uploadTempMedia: OpenApiMethod<UploadTempMediaArgs, UploadTempMediaResult>
-    getTempMedia: OpenApiMethod<GetTempMediaArgs, TempMediaFile | TempMediaVideo>
+    getTempMedia: OpenApiMethod<GetTempMediaArgs, TempMediaFile | TempMediaVideo | TempMediaSaved>
     send: OpenApiMethod<SendMessageArgs>
     [api: string]: OpenApiMethod<any, any>
   }
@@ -78,6 +78,8 @@ export interface OpenApi {
 export interface WxClient {
   /** wx-server-sdk path: `client.openapi.customerServiceMessage.uploadTempMedia(…)`. */
   readonly openapi: OpenApi
+  /** `http.uploadFile` / `http.downloadFile` through this client (its pool, proxy, CA, maxConcurrency). */
+  readonly http: HttpTransfers
 }
 
 /**
@@ -95,6 +97,7 @@ export type WxMediaErrorCode =
   | 'HTTP_STATUS'
   /** An upload source (a URL, a stream, a mediaId or fileID) failed; `statusCode` is its HTTP status. */
   | 'SOURCE_ERROR'
+  | 'TOO_LARGE'
 
 /** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
 export interface WxMediaError extends Error {
@@ -140,6 +143,20 @@ export interface UrlSource {
   url: string
   headers?: Record<string, string>
 }
+
+/**
+ * seed 004's mini-program `wx.uploadFile` / `wx.downloadFile`, for your own
+ * servers, through the default client (`client.http` for another client).
+ * Redirects are followed up to `maxRedirects` (default 5); a cross-origin
+ * redirect drops Authorization, Cookie and Proxy-Authorization.
+ */
+export interface HttpTransfers {
+  uploadFile(args: HttpUploadFileArgs): Promise<HttpUploadFileResult>
+  downloadFile(args: HttpDownloadFileArgs & { filePath: string }): Promise<HttpDownloadFileSaved>
+  downloadFile(args: HttpDownloadFileArgs): Promise<HttpDownloadFileResult | HttpDownloadFileSaved>
+}
+/** `http.uploadFile` / `http.downloadFile` with the default client. */
+export declare const http: HttpTransfers
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -207,15 +224,16 @@ export declare class WxClient {
   /** Uploads temporary media (`POST /cgi-bin/media/upload`). */
   uploadTempMedia(args: UploadTempMediaArgs): Promise<UploadTempMediaResult>
   /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
-  getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo>
+  getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo | TempMediaSaved>
   /** Uploads a file to Cloud Base storage (`/tcb/uploadfile`, then the COS form). */
   uploadFile(args: UploadFileArgs): Promise<UploadFileResult>
   /** Downloads a Cloud Base file into a Buffer. */
-  downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult>
+  downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult | DownloadFileSaved>
   /** Temporary download links; any number of files (split into calls of 50). */
   getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTempFileUrlResult>
   /** Deletes Cloud Base files; per-file failures are reported, not thrown. */
   deleteFile(args: DeleteFileArgs): Promise<DeleteFileResult>
+
 
 }
 
@@ -223,6 +241,8 @@ export declare class WxClient {
 export interface CallConfig {
   /** Cloud Base environment for this call only. */
   env?: string
+  /** Milliseconds for each request of this call, instead of the client's timeout. */
+  timeout?: number
 }
 
 export interface DeletedFileItem {
@@ -237,6 +257,7 @@ export declare function deleteFile(args: DeleteFileArgs): Promise<DeleteFileResu
 export interface DeleteFileArgs {
   fileList: Array<string>
   config?: CallConfig
+  signal?: AbortSignal
 }
 
 export interface DeleteFileResult {
@@ -245,11 +266,19 @@ export interface DeleteFileResult {
 }
 
 /** Downloads a Cloud Base file with the default client. */
-export declare function downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult>
+export declare function downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult | DownloadFileSaved>
 
 export interface DownloadFileArgs {
   fileID: string
+  /**
+   * Stream the file to this path (through a temporary file in the same
+   * directory, renamed once complete) instead of into a Buffer; no
+   * `maxDownloadBytes` limit then.
+   */
+  filePath?: string
   config?: CallConfig
+  signal?: AbortSignal
+  onProgress?: (progress: DownloadProgress) => void
 }
 
 export interface DownloadFileResult {
@@ -257,6 +286,26 @@ export interface DownloadFileResult {
   /** The real HTTP status of the download. */
   statusCode: number
   errMsg: 'downloadFile:ok'
+}
+
+/** `downloadFile({ fileID, filePath })`: the file is in place. */
+export interface DownloadFileSaved {
+  filePath: string
+  /** The real HTTP status of the download. */
+  statusCode: number
+  errMsg: 'downloadFile:ok'
+}
+
+/**
+ * `onProgress` of a download; as [`UploadProgress`]. While the reply has
+ * no length, `progress` is 0 and `totalBytesExpectedToWrite` 0.
+ */
+export interface DownloadProgress {
+  /** Whole percent, 0–100. */
+  progress: number
+  totalBytesWritten: number
+  totalBytesExpectedToWrite: number
+  retry?: boolean
 }
 
 /** An app the emulator accepts on its token endpoints. */
@@ -389,6 +438,7 @@ export declare function getTempFileURL(args: GetTempFileUrlArgs): Promise<GetTem
 export interface GetTempFileUrlArgs {
   fileList: Array<string | TempFileUrlRequestItem>
   config?: CallConfig
+  signal?: AbortSignal
 }
 
 export interface GetTempFileUrlResult {
@@ -397,10 +447,18 @@ export interface GetTempFileUrlResult {
 }
 
 /** Fetches temporary media with the default client. */
-export declare function getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo>
+export declare function getTempMedia(args: GetTempMediaArgs): Promise<TempMediaFile | TempMediaVideo | TempMediaSaved>
 
 export interface GetTempMediaArgs {
   mediaId: string
+  /**
+   * Stream the media to this file (through a temporary file in the same
+   * directory, renamed once complete) instead of into a Buffer.
+   */
+  filePath?: string
+  signal?: AbortSignal
+  onProgress?: (progress: DownloadProgress) => void
+  config?: TransferConfig
 }
 
 /**
@@ -409,6 +467,65 @@ export interface GetTempMediaArgs {
  * cloud function.
  */
 export declare function getWXContext(): WXContext
+
+export interface HttpDownloadFileArgs {
+  url: string
+  header?: Record<string, string>
+  /**
+   * Stream the body to this file (through a temporary file in the same
+   * directory, renamed once complete) instead of into a Buffer.
+   */
+  filePath?: string
+  timeout?: number
+  maxRedirects?: number
+  signal?: AbortSignal
+  onProgress?: (progress: DownloadProgress) => void
+}
+
+export interface HttpDownloadFileResult {
+  fileContent: Buffer
+  statusCode: number
+  header: Record<string, string>
+}
+
+export interface HttpDownloadFileSaved {
+  filePath: string
+  statusCode: number
+  header: Record<string, string>
+}
+
+export interface HttpUploadFileArgs {
+  /** Your server's URL (http or https). */
+  url: string
+  /** The form field name of the file part. */
+  name: string
+  /** A file to send (streamed, never read into memory). Give this or `value`. */
+  filePath?: string
+  /**
+   * Any upload source: a Buffer (not copied: do not modify it until the
+   * call settles), a stream, `{ url }`, `{ mediaId }`, `{ fileID }` …
+   */
+  value?: UploadSource
+  /** The part's filename; default the basename of `filePath`, else `file.<sniffed extension>`. */
+  filename?: string
+  /** Text fields sent before the file, in this order. */
+  formData?: Record<string, string | number | boolean>
+  header?: Record<string, string>
+  /** Milliseconds for each request of this call, instead of the client's transfer timeout. */
+  timeout?: number
+  /** Redirects followed for this call; default the client's `maxRedirects` (5). */
+  maxRedirects?: number
+  signal?: AbortSignal
+  onProgress?: (progress: UploadProgress) => void
+}
+
+export interface HttpUploadFileResult {
+  /** The reply body as text. */
+  data: string
+  statusCode: number
+  /** Reply headers, names in lower case, repeated ones joined with `, `. */
+  header: Record<string, string>
+}
 
 /**
  * Configures the default client used by the module-level functions, like
@@ -465,11 +582,26 @@ export interface TempMediaFile {
   buffer: Buffer
 }
 
+/** An image, voice or thumb saved to `filePath`. */
+export interface TempMediaSaved {
+  errCode: 0
+  errMsg: string
+  contentType: string
+  filePath: string
+  statusCode: number
+}
+
 /** A video: WeChat hands out a download URL instead of the bytes. */
 export interface TempMediaVideo {
   errCode: 0
   errMsg: string
   videoUrl: string
+}
+
+/** Per-call settings of every call. */
+export interface TransferConfig {
+  /** Milliseconds for each request of this call, instead of the client's timeout. */
+  timeout?: number
 }
 
 /** Uploads a file to Cloud Base storage with the default client. */
@@ -486,6 +618,8 @@ export interface UploadFileArgs {
    */
   fileContent: UploadSource
   config?: CallConfig
+  signal?: AbortSignal
+  onProgress?: (progress: UploadProgress) => void
 }
 
 export interface UploadFileResult {
@@ -495,12 +629,29 @@ export interface UploadFileResult {
   errMsg: 'uploadFile:ok'
 }
 
+/**
+ * `onProgress` of an upload (seed 004's `onProgressUpdate`). At most one
+ * event per percent or per 100 ms; the last has `progress: 100` and arrives
+ * before the call settles. `retry: true` marks the first event of a request
+ * sent again (a retry or a token replay), whose byte count starts over.
+ */
+export interface UploadProgress {
+  /** Whole percent, 0–100. */
+  progress: number
+  totalBytesSent: number
+  totalBytesExpectedToSend: number
+  retry?: boolean
+}
+
 /** Uploads temporary media with the default client. */
 export declare function uploadTempMedia(args: UploadTempMediaArgs): Promise<UploadTempMediaResult>
 
 export interface UploadTempMediaArgs {
   type: 'image' | 'voice' | 'video' | 'thumb'
   media: MediaInput
+  signal?: AbortSignal
+  onProgress?: (progress: UploadProgress) => void
+  config?: TransferConfig
 }
 
 export interface UploadTempMediaResult {
@@ -566,4 +717,9 @@ export interface WxClientOptions {
    * URLs without a Content-Length) are buffered up to it. Default 1 GiB.
    */
   maxUploadBytes?: number
+  /**
+   * Redirects `http.uploadFile`/`http.downloadFile` follow; default 5, 0 = none.
+   * WeChat and COS calls never follow redirects.
+   */
+  maxRedirects?: number
 }

@@ -99,7 +99,7 @@ test('downloadFile refuses a body over maxDownloadBytes', async (t) => {
   const client = clientFor(emu, { maxDownloadBytes: 1000 })
   const { fileID } = await client.uploadFile({ cloudPath: 'big.bin', fileContent: randomBytes(5000) })
   const err = await t.throwsAsync(client.downloadFile({ fileID }))
-  t.is(err.code, 'HTTP_STATUS')
+  t.is(err.code, 'TOO_LARGE')
   t.regex(err.message, /larger than the 1000-byte limit/)
 })
 

@@ -15,6 +15,7 @@ const ERROR_CODES = Object.freeze([
   'ABORTED',
   'HTTP_STATUS',
   'SOURCE_ERROR',
+  'TOO_LARGE',
 ])
 
 const KNOWN = new Set(ERROR_CODES)

@@ -4,33 +4,60 @@
 // returns a promise and every failure rejects it (see ./call.js).
 
 const native = require('./native')
-const { invoke } = require('./call')
+const { invoke, invokeControlled } = require('./call')
 const { openapiFor } = require('./openapi')
 const { isWxMediaError } = require('./errors')
 const sources = require('./sources')
 
 /** Argument shaping per call (upload sources; see ./sources.js). */
-const shapers = { uploadTempMedia: sources.mediaArgs, uploadFile: sources.fileArgs }
+const shapers = {
+  uploadTempMedia: sources.mediaArgs,
+  uploadFile: sources.fileArgs,
+  httpUploadFile: (args) => {
+    if (args === null || typeof args !== 'object') return args
+    const value = sources.source(args.value, 'value')
+    return value === args.value ? args : { ...args, value }
+  },
+}
 const shaped = (name, fn) => {
   const shape = shapers[name]
-  return shape === undefined ? fn : function call(args) { return fn.call(this, shape(args)) }
+  // `rest`: the cancel handle and progress callback of ./call.js.
+  return shape === undefined ? fn : function call(args, ...rest) { return fn.call(this, shape(args), ...rest) }
 }
+
+/** Calls `target[name](args)`: always a promise; `signal`/`onProgress` handled. */
+const call = (api, target, name, args) => invokeControlled(api, shaped(name, target[name]), target, args)
 
 /** `fn` of `target`, wrapped so that it always returns a promise. */
 function promised(api, target, name) {
-  return function call(args) {
-    return invoke(api, shaped(name, target[name]), target, [args])
+  return function callApi(args) {
+    return call(api, target, name, args)
   }
+}
+
+/** seed 004's `wx.uploadFile` / `wx.downloadFile`, for your own servers, through `target`. */
+function httpFor(target) {
+  return Object.freeze({
+    uploadFile: promised('http.uploadFile', target, 'httpUploadFile'),
+    downloadFile: promised('http.downloadFile', target, 'httpDownloadFile'),
+  })
 }
 
 /** A client for one appid (or one token source); many can live side by side. */
 class WxClient {
   #native
   #openapi
+  #http
 
   constructor(options) {
     this.#native = new native.WxClient(options)
     this.#openapi = openapiFor(this.#native)
+    this.#http = httpFor(this.#native)
+  }
+
+  /** `client.http.uploadFile(…)` / `client.http.downloadFile(…)` through this client. */
+  get http() {
+    return this.#http
   }
 
   /** The appid this client fetches tokens for, if any. */
@@ -55,32 +82,32 @@ class WxClient {
 
   /** Uploads temporary media (`POST /cgi-bin/media/upload`). */
   uploadTempMedia(args) {
-    return invoke('uploadTempMedia', shaped('uploadTempMedia', this.#native.uploadTempMedia), this.#native, [args])
+    return call('uploadTempMedia', this.#native, 'uploadTempMedia', args)
   }
 
   /** Fetches temporary media back (`GET /cgi-bin/media/get`). */
   getTempMedia(args) {
-    return invoke('getTempMedia', this.#native.getTempMedia, this.#native, [args])
+    return call('getTempMedia', this.#native, 'getTempMedia', args)
   }
 
   /** Uploads a file to Cloud Base storage. */
   uploadFile(args) {
-    return invoke('uploadFile', shaped('uploadFile', this.#native.uploadFile), this.#native, [args])
+    return call('uploadFile', this.#native, 'uploadFile', args)
   }
 
   /** Downloads a Cloud Base file. */
   downloadFile(args) {
-    return invoke('downloadFile', this.#native.downloadFile, this.#native, [args])
+    return call('downloadFile', this.#native, 'downloadFile', args)
   }
 
   /** Temporary download links; any number of files (split into calls of 50). */
   getTempFileURL(args) {
-    return invoke('getTempFileURL', this.#native.getTempFileURL, this.#native, [args])
+    return call('getTempFileURL', this.#native, 'getTempFileURL', args)
   }
 
   /** Deletes Cloud Base files; per-file failures are reported, not thrown. */
   deleteFile(args) {
-    return invoke('deleteFile', this.#native.deleteFile, this.#native, [args])
+    return call('deleteFile', this.#native, 'deleteFile', args)
   }
 }
 const moduleCall = (name) => promised(name, native, name)
@@ -111,6 +138,7 @@ async function startEmulator(options) {
   return emulator
 }
 const openapi = openapiFor(native)
+const http = httpFor(native)
 const { init, version, Emulator } = native
 // wx-server-sdk's symbol (the same registered symbol, so either library's
 // works with the other): as `env`, the env the function runs in, read at
@@ -130,6 +158,7 @@ module.exports = {
   getTempFileURL,
   deleteFile,
   openapi,
+  http,
   DYNAMIC_CURRENT_ENV,
   getWXContext,
   startEmulator,

@@ -7,7 +7,7 @@
 // cloud function every name. Nothing is built at require() time but two
 // Proxies; namespaces and methods are made on first use and cached.
 
-const { invoke, asCallError } = require('./call')
+const { invoke, invokeControlled, asCallError } = require('./call')
 const { source } = require('./sources')
 
 const typeOf = (x) => Object.prototype.toString.call(x).slice(8, -1).toLowerCase()
@@ -72,10 +72,15 @@ function method(target, name) {
     let args
     try {
       args = params === undefined ? undefined : withMediaSource(params, (p) => convertCase(p, toSnake))
+      // Transfer controls keep their names (and the callback its identity).
+      if (dedicated && args !== undefined && params.onProgress !== undefined) {
+        delete args.on_progress
+        args.onProgress = params.onProgress
+      }
     } catch (err) {
       return Promise.reject(asCallError(api, err))
     }
-    if (dedicated) return invoke(api, target[dedicated], target, [args])
+    if (dedicated) return invokeControlled(api, target[dedicated], target, args)
     return invoke(api, target.callOpenApi, target, [name, args]).then((reply) => shapeResult(api, reply))
   }
   Object.defineProperty(call, 'name', { value: name.slice(name.indexOf('.') + 1) })

@@ -160,6 +160,14 @@ impl Client {
         &self.http
     }
 
+    /// A slot of `maxConcurrency`, held for one HTTP exchange.
+    pub(crate) async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, WxError> {
+        self.limiter
+            .acquire()
+            .await
+            .map_err(|_| WxError::new(ErrorKind::Aborted, -1, "client is closed"))
+    }
+
     /// A WeChat API call: adds the token; on a token errcode drops that token,
     /// fetches a new one and replays the identical request once; retries
     /// errcode -1 (system busy) like a 5xx; any other errcode rejects.
@@ -225,10 +233,10 @@ impl Client {
             .acquire()
             .await
             .map_err(|_| WxError::new(ErrorKind::Aborted, -1, "client is closed"))?;
-        let timeout = match request.timeout {
+        let timeout = crate::transfer::timeout(match request.timeout {
             TimeoutClass::Json => self.cfg.timeouts.json,
             TimeoutClass::Transfer => self.cfg.timeouts.transfer,
-        };
+        });
         let mut builder = self
             .http
             .request(request.method.clone(), url)
@@ -241,7 +249,7 @@ impl Client {
             RequestBody::Multipart(form) => builder
                 .header(CONTENT_TYPE, form.content_type())
                 .header(CONTENT_LENGTH, form.len())
-                .body(form.to_body()),
+                .body(crate::transfer::upload_body(form)),
         };
         let path = request.path();
         let mut response = builder.send().await.map_err(|e| {
@@ -263,7 +271,15 @@ impl Client {
             ));
         }
         let headers = std::mem::take(response.headers_mut());
-        let body = read_body(response, request.max_reply_bytes, path, timeout).await?;
+        let progress = crate::transfer::download_progress(request);
+        let body = match crate::transfer::sink_for(request, status, &headers) {
+            // Streamed to the caller's filePath: no size limit, nothing held.
+            Some(sink) => {
+                receive_to_file(response, &sink, progress, path, timeout).await?;
+                Bytes::new()
+            }
+            None => read_body(response, request.max_reply_bytes, path, timeout, progress).await?,
+        };
         Ok(Reply {
             status,
             headers,
@@ -295,8 +311,8 @@ impl Client {
 /// WeChat and COS calls never follow a redirect: a 307 would re-send the
 /// appsecret to another origin, a 302 would turn an upload into a GET and
 /// resolve with the target's answer. A 3xx is an `HTTP_STATUS` failure (see
-/// [`Client::exchange`]). Generic transfers that should follow redirects
-/// build their own client with their own policy next to this one.
+/// [`Client::exchange`]). The generic `http.*` transfers follow redirects
+/// by hand on this same client, with their own policy (see `http_transfer`).
 pub fn wechat_redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::none()
 }
@@ -358,21 +374,54 @@ fn build_http_client(cfg: &ClientConfig) -> Result<reqwest::Client, WxError> {
         .map_err(|e| WxError::invalid_param(format!("cannot build the HTTP client: {e}")))
 }
 
+/// Streams a reply body into the call's file sink (temp file, kept for the
+/// rename once the call succeeds).
+pub(crate) async fn receive_to_file(
+    response: reqwest::Response,
+    sink: &crate::sink::FileSink,
+    progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    path: &str,
+    timeout: Duration,
+) -> Result<(), WxError> {
+    if let Some(p) = &progress {
+        p.begin(response.content_length().unwrap_or(0));
+    }
+    crate::sink::write_stream(
+        sink,
+        response.bytes_stream(),
+        |n| {
+            if let Some(p) = &progress {
+                p.advance(n as u64);
+            }
+        },
+        |e| transport_error(e, path, timeout),
+    )
+    .await
+}
+
 /// Reads the whole body, refusing one larger than `max` before buffering it.
-async fn read_body(
+pub(crate) async fn read_body(
     mut response: reqwest::Response,
     max: u64,
     path: &str,
     timeout: Duration,
+    progress: Option<std::sync::Arc<crate::progress::Progress>>,
 ) -> Result<Bytes, WxError> {
     let status = response.status().as_u16();
     let too_large = |n: u64| {
-        WxError::http_status(
-            status,
-            format!("reply from {path} is larger than the {max}-byte limit ({n} bytes)"),
+        WxError::new(
+            ErrorKind::TooLarge,
+            crate::error::LOCAL_ERR_CODE,
+            format!(
+                "reply from {path} is larger than the {max}-byte limit for replies held in memory ({n} bytes): raise maxDownloadBytes or pass filePath to stream it to a file"
+            ),
         )
+        .with_status(status)
     };
     let announced = response.content_length();
+    if let Some(p) = &progress {
+        p.begin(announced.unwrap_or(0));
+    }
     if let Some(len) = announced.filter(|&len| len > max) {
         return Err(too_large(len));
     }
@@ -388,6 +437,9 @@ async fn read_body(
         if total as u64 > max {
             return Err(too_large(total as u64));
         }
+        if let Some(p) = &progress {
+            p.advance(chunk.len() as u64);
+        }
         match first.take() {
             None if buf.is_empty() => first = Some(chunk),
             Some(prev) => {
@@ -401,7 +453,7 @@ async fn read_body(
     Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
-fn transport_error(e: reqwest::Error, path: &str, timeout: Duration) -> WxError {
+pub(crate) fn transport_error(e: reqwest::Error, path: &str, timeout: Duration) -> WxError {
     if e.is_timeout() {
         return WxError::timeout(format!(
             "request to {path} timed out after {} ms",

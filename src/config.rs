@@ -174,6 +174,8 @@ pub struct ClientOptions {
     pub media_limits: Option<MediaLimits>,
     pub max_download_bytes: Option<u64>,
     pub max_upload_bytes: Option<u64>,
+    /// Redirects the generic `http.*` calls follow (WeChat/COS calls follow none).
+    pub max_redirects: Option<u32>,
 }
 
 /// The resolved configuration of one client.
@@ -195,6 +197,8 @@ pub struct ClientConfig {
     pub media_limits: MediaLimits,
     pub max_download_bytes: u64,
     pub max_upload_bytes: u64,
+    /// `maxRedirects` of the generic `http.*` calls; `None`: their default.
+    pub max_redirects: Option<u32>,
 }
 
 /// Reads the process environment; a seam so tests can supply their own.
@@ -261,6 +265,7 @@ impl ClientConfig {
                 .max_download_bytes
                 .unwrap_or(DEFAULT_MAX_DOWNLOAD_BYTES),
             max_upload_bytes: opts.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
+            max_redirects: opts.max_redirects,
         })
     }
 }

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     HttpStatus,
     /// The source of an upload (a URL, a stream, a mediaId or fileID) failed.
     Source,
+    /// A reply held in memory is larger than `maxDownloadBytes` (or the
+    /// JSON reply limit); stream it to a `filePath` instead.
+    TooLarge,
 }
 
 impl ErrorKind {
@@ -42,6 +45,7 @@ impl ErrorKind {
             ErrorKind::Aborted => "ABORTED",
             ErrorKind::HttpStatus => "HTTP_STATUS",
             ErrorKind::Source => "SOURCE_ERROR",
+            ErrorKind::TooLarge => "TOO_LARGE",
         }
     }
 }
@@ -98,6 +102,15 @@ impl WxError {
 
     pub fn network(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::Network, LOCAL_ERR_CODE, detail)
+    }
+
+    /// The caller's `signal` aborted the call.
+    pub fn aborted() -> Self {
+        Self::new(
+            ErrorKind::Aborted,
+            LOCAL_ERR_CODE,
+            "aborted by the caller's signal",
+        )
     }
 
     pub fn http_status(status: u16, detail: impl Into<String>) -> Self {
@@ -160,6 +173,7 @@ impl WxError {
             ErrorKind::Network => "network error",
             ErrorKind::Aborted => "aborted",
             ErrorKind::Source => "source error",
+            ErrorKind::TooLarge => "reply too large",
             ErrorKind::HttpStatus | ErrorKind::WxApi => "unexpected response",
         }
     }

@@ -353,8 +353,15 @@ fn parse_upload_reply(
 /// What `getTempMedia` gives back.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TempMedia {
-    File { content_type: String, data: Bytes },
-    Video { url: String },
+    /// `data` is empty when the call streamed it to its `filePath`.
+    File {
+        content_type: String,
+        data: Bytes,
+        status_code: u16,
+    },
+    Video {
+        url: String,
+    },
 }
 
 pub fn check_media_id(media_id: &str) -> Result<(), WxError> {
@@ -405,6 +412,7 @@ pub async fn get_temp_media(
         .unwrap_or_else(|| "application/octet-stream".to_string());
     Ok(TempMedia::File {
         content_type,
+        status_code: reply.reply.status,
         data: reply.reply.body,
     })
 }

@@ -217,6 +217,8 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     opts.media_limits = media_limits_option(&obj)?;
     opts.max_download_bytes = count_prop(&obj, "maxDownloadBytes", "maxDownloadBytes")?;
     opts.max_upload_bytes = count_prop(&obj, "maxUploadBytes", "maxUploadBytes")?;
+    opts.max_redirects = count_prop(&obj, "maxRedirects", "maxRedirects")?
+        .map(|n| u32::try_from(n.min(100)).unwrap_or(100));
     Ok(opts)
 }
 

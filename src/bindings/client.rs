@@ -8,10 +8,12 @@ use napi_derive::napi;
 
 use super::args::{client_options, ArgResult};
 use super::errors::js_error;
-use super::media::{self, TempMediaFile, TempMediaVideo, UploadTempMediaResult};
+use super::media::{self, TempMediaFile, TempMediaSaved, TempMediaVideo, UploadTempMediaResult};
 use super::storage::{
-    self, DeleteFileResult, DownloadFileResult, GetTempFileUrlResult, UploadFileResult,
+    self, DeleteFileResult, DownloadFileResult, DownloadFileSaved, GetTempFileUrlResult,
+    UploadFileResult,
 };
+use super::transfer::{Cancel, OnProgress};
 use crate::client::Client;
 use crate::config::{ClientConfig, ClientOptions, ProcessEnvironment};
 
@@ -56,7 +58,7 @@ pub fn init(env: Env, options: Option<Unknown>) -> Result<()> {
 /// A client for one appid (or one token source); many can live side by side.
 #[napi]
 pub struct WxClient {
-    inner: Arc<Client>,
+    pub(super) inner: Arc<Client>,
 }
 
 impl WxClient {
@@ -104,21 +106,25 @@ impl WxClient {
         &self,
         env: &'e Env,
         args: Option<Unknown<'e>>,
+        cancel: Cancel,
+        on_progress: OnProgress<'e>,
     ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
-        media::upload_temp_media(env, Ok(self.inner.clone()), args)
+        media::upload_temp_media(env, Ok(self.inner.clone()), args, cancel, on_progress)
     }
 
     /// Fetches temporary media back (`GET /cgi-bin/media/get`).
     #[napi(
         ts_args_type = "args: GetTempMediaArgs",
-        ts_return_type = "Promise<TempMediaFile | TempMediaVideo>"
+        ts_return_type = "Promise<TempMediaFile | TempMediaVideo | TempMediaSaved>"
     )]
     pub fn get_temp_media<'e>(
         &self,
         env: &'e Env,
         args: Option<Unknown<'e>>,
-    ) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
-        media::get_temp_media(env, Ok(self.inner.clone()), args)
+        cancel: Cancel,
+        on_progress: OnProgress<'e>,
+    ) -> Result<PromiseRaw<'e, Either3<TempMediaFile, TempMediaVideo, TempMediaSaved>>> {
+        media::get_temp_media(env, Ok(self.inner.clone()), args, cancel, on_progress)
     }
 
     /// Uploads a file to Cloud Base storage (`/tcb/uploadfile`, then the COS form).
@@ -130,21 +136,25 @@ impl WxClient {
         &self,
         env: &'e Env,
         args: Option<Unknown<'e>>,
+        cancel: Cancel,
+        on_progress: OnProgress<'e>,
     ) -> Result<PromiseRaw<'e, UploadFileResult>> {
-        storage::upload_file(env, Ok(self.inner.clone()), args)
+        storage::upload_file(env, Ok(self.inner.clone()), args, cancel, on_progress)
     }
 
     /// Downloads a Cloud Base file into a Buffer.
     #[napi(
         ts_args_type = "args: DownloadFileArgs",
-        ts_return_type = "Promise<DownloadFileResult>"
+        ts_return_type = "Promise<DownloadFileResult | DownloadFileSaved>"
     )]
     pub fn download_file<'e>(
         &self,
         env: &'e Env,
         args: Option<Unknown<'e>>,
-    ) -> Result<PromiseRaw<'e, DownloadFileResult>> {
-        storage::download_file(env, Ok(self.inner.clone()), args)
+        cancel: Cancel,
+        on_progress: OnProgress<'e>,
+    ) -> Result<PromiseRaw<'e, Either<DownloadFileResult, DownloadFileSaved>>> {
+        storage::download_file(env, Ok(self.inner.clone()), args, cancel, on_progress)
     }
 
     /// Temporary download links; any number of files (split into calls of 50).
@@ -157,8 +167,9 @@ impl WxClient {
         &self,
         env: &'e Env,
         args: Option<Unknown<'e>>,
+        cancel: Cancel,
     ) -> Result<PromiseRaw<'e, GetTempFileUrlResult>> {
-        storage::get_temp_file_url(env, Ok(self.inner.clone()), args)
+        storage::get_temp_file_url(env, Ok(self.inner.clone()), args, cancel)
     }
 
     /// Deletes Cloud Base files; per-file failures are reported, not thrown.
@@ -170,8 +181,9 @@ impl WxClient {
         &self,
         env: &'e Env,
         args: Option<Unknown<'e>>,
+        cancel: Cancel,
     ) -> Result<PromiseRaw<'e, DeleteFileResult>> {
-        storage::delete_file(env, Ok(self.inner.clone()), args)
+        storage::delete_file(env, Ok(self.inner.clone()), args, cancel)
     }
 }
 
@@ -183,20 +195,24 @@ impl WxClient {
 pub fn upload_temp_media<'e>(
     env: &'e Env,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
-    media::upload_temp_media(env, default_client(), args)
+    media::upload_temp_media(env, default_client(), args, cancel, on_progress)
 }
 
 /// Fetches temporary media with the default client.
 #[napi(
     ts_args_type = "args: GetTempMediaArgs",
-    ts_return_type = "Promise<TempMediaFile | TempMediaVideo>"
+    ts_return_type = "Promise<TempMediaFile | TempMediaVideo | TempMediaSaved>"
 )]
 pub fn get_temp_media<'e>(
     env: &'e Env,
     args: Option<Unknown<'e>>,
-) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
-    media::get_temp_media(env, default_client(), args)
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
+) -> Result<PromiseRaw<'e, Either3<TempMediaFile, TempMediaVideo, TempMediaSaved>>> {
+    media::get_temp_media(env, default_client(), args, cancel, on_progress)
 }
 
 /// Uploads a file to Cloud Base storage with the default client.
@@ -207,20 +223,24 @@ pub fn get_temp_media<'e>(
 pub fn upload_file<'e>(
     env: &'e Env,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, UploadFileResult>> {
-    storage::upload_file(env, default_client(), args)
+    storage::upload_file(env, default_client(), args, cancel, on_progress)
 }
 
 /// Downloads a Cloud Base file with the default client.
 #[napi(
     ts_args_type = "args: DownloadFileArgs",
-    ts_return_type = "Promise<DownloadFileResult>"
+    ts_return_type = "Promise<DownloadFileResult | DownloadFileSaved>"
 )]
 pub fn download_file<'e>(
     env: &'e Env,
     args: Option<Unknown<'e>>,
-) -> Result<PromiseRaw<'e, DownloadFileResult>> {
-    storage::download_file(env, default_client(), args)
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
+) -> Result<PromiseRaw<'e, Either<DownloadFileResult, DownloadFileSaved>>> {
+    storage::download_file(env, default_client(), args, cancel, on_progress)
 }
 
 /// Temporary download links with the default client.
@@ -232,8 +252,9 @@ pub fn download_file<'e>(
 pub fn get_temp_file_url<'e>(
     env: &'e Env,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
 ) -> Result<PromiseRaw<'e, GetTempFileUrlResult>> {
-    storage::get_temp_file_url(env, default_client(), args)
+    storage::get_temp_file_url(env, default_client(), args, cancel)
 }
 
 /// Deletes Cloud Base files with the default client.
@@ -244,6 +265,7 @@ pub fn get_temp_file_url<'e>(
 pub fn delete_file<'e>(
     env: &'e Env,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
 ) -> Result<PromiseRaw<'e, DeleteFileResult>> {
-    storage::delete_file(env, default_client(), args)
+    storage::delete_file(env, default_client(), args, cancel)
 }

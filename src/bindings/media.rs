@@ -6,11 +6,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::args::{object_arg, prop, required_string, string_prop, ArgResult};
-use super::settle::spawn;
 use super::source::source_value;
+use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
+use crate::progress::Direction;
+use crate::sink::SinkMode;
 
 /// `media` of `uploadTempMedia`. `value` is sent without being copied: do not
 /// modify the Buffer until the call settles.
@@ -27,6 +29,8 @@ pub struct MediaInput {
     pub value: Buffer,
 }
 
+// (signal/onProgress of the upload are declared on UploadTempMediaArgs.)
+
 // Declares the argument type in index.d.ts; arguments are read by hand
 // (bindings::args) so that bad input gets a precise INVALID_PARAM.
 #[allow(dead_code)]
@@ -35,6 +39,11 @@ pub struct UploadTempMediaArgs {
     #[napi(ts_type = "'image' | 'voice' | 'video' | 'thumb'")]
     pub r#type: String,
     pub media: MediaInput,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<serde_json::Value>,
+    #[napi(ts_type = "(progress: UploadProgress) => void")]
+    pub on_progress: Option<serde_json::Value>,
+    pub config: Option<TransferConfig>,
 }
 
 #[napi(object)]
@@ -56,6 +65,33 @@ pub struct UploadTempMediaResult {
 #[napi(object)]
 pub struct GetTempMediaArgs {
     pub media_id: String,
+    /// Stream the media to this file (through a temporary file in the same
+    /// directory, renamed once complete) instead of into a Buffer.
+    pub file_path: Option<String>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<serde_json::Value>,
+    #[napi(ts_type = "(progress: DownloadProgress) => void")]
+    pub on_progress: Option<serde_json::Value>,
+    pub config: Option<TransferConfig>,
+}
+
+/// Per-call settings of every call.
+#[allow(dead_code)] // index.d.ts only
+#[napi(object)]
+pub struct TransferConfig {
+    /// Milliseconds for each request of this call, instead of the client's timeout.
+    pub timeout: Option<u32>,
+}
+
+/// An image, voice or thumb saved to `filePath`.
+#[napi(object)]
+pub struct TempMediaSaved {
+    #[napi(ts_type = "0")]
+    pub err_code: i32,
+    pub err_msg: String,
+    pub content_type: String,
+    pub file_path: String,
+    pub status_code: u32,
 }
 
 /// An image, voice or thumb fetched back.
@@ -113,7 +149,16 @@ pub fn upload_temp_media<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
+    let controls = transfer::controls(
+        args.as_ref(),
+        cancel,
+        on_progress,
+        Direction::Upload,
+        Sinks::None,
+    );
     let prepared = client.and_then(|c| upload_args(&c, args).map(|u| (c, u)));
     let payload = prepared
         .as_ref()
@@ -122,6 +167,7 @@ pub fn upload_temp_media<'e>(
     spawn(
         env,
         UPLOAD_API,
+        controls,
         async move {
             let (client, upload) = prepared?;
             media::upload_temp_media(&client, upload).await
@@ -159,34 +205,89 @@ fn media_id_arg(args: Option<Unknown>) -> ArgResult<String> {
     }
 }
 
+/// What `getTempMedia` fetched: in memory, saved to `filePath`, or a video link.
+pub enum Fetched {
+    Media(TempMedia),
+    Saved {
+        content_type: String,
+        path: String,
+        status_code: u16,
+    },
+}
+
 pub fn get_temp_media<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
-) -> Result<PromiseRaw<'e, Either<TempMediaFile, TempMediaVideo>>> {
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
+) -> Result<PromiseRaw<'e, Either3<TempMediaFile, TempMediaVideo, TempMediaSaved>>> {
+    let controls = transfer::controls(
+        args.as_ref(),
+        cancel,
+        on_progress,
+        Direction::Download,
+        Sinks::File(SinkMode::NotJson),
+    );
+    let sink = controls.as_ref().ok().and_then(|c| c.sink());
     let prepared = client.and_then(|c| Ok((c, media_id_arg(args)?)));
     spawn(
         env,
         GET_API,
+        controls,
         async move {
             let (client, id) = prepared?;
+            if let Some(sink) = &sink {
+                sink.check().await?;
+            }
             let max = client.config().max_download_bytes;
-            media::get_temp_media(&client, &id, max).await
+            let media = media::get_temp_media(&client, &id, max).await?;
+            match (sink, media) {
+                (
+                    Some(sink),
+                    TempMedia::File {
+                        content_type,
+                        data,
+                        status_code,
+                    },
+                ) => {
+                    let path = sink.commit(data).await?;
+                    Ok(Fetched::Saved {
+                        content_type,
+                        path: path.to_string_lossy().into_owned(),
+                        status_code,
+                    })
+                }
+                (_, media) => Ok(Fetched::Media(media)),
+            }
         },
-        |_, media| {
+        |_, fetched| {
             let err_msg = format!("{GET_API}:ok");
-            Ok(match media {
-                TempMedia::File { content_type, data } => Either::A(TempMediaFile {
+            Ok(match fetched {
+                Fetched::Media(TempMedia::File {
+                    content_type, data, ..
+                }) => Either3::A(TempMediaFile {
                     err_code: 0,
                     err_msg,
                     content_type,
                     // Vec from Bytes reuses the allocation when it is not shared.
                     buffer: Buffer::from(Vec::<u8>::from(data)),
                 }),
-                TempMedia::Video { url } => Either::B(TempMediaVideo {
+                Fetched::Media(TempMedia::Video { url }) => Either3::B(TempMediaVideo {
                     err_code: 0,
                     err_msg,
                     video_url: url,
+                }),
+                Fetched::Saved {
+                    content_type,
+                    path,
+                    status_code,
+                } => Either3::C(TempMediaSaved {
+                    err_code: 0,
+                    err_msg,
+                    content_type,
+                    file_path: path,
+                    status_code: u32::from(status_code),
                 }),
             })
         },

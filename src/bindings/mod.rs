@@ -9,6 +9,7 @@ mod bytes;
 mod client;
 mod emulator;
 mod errors;
+mod http;
 mod media;
 mod openapi;
 mod option_names;
@@ -17,6 +18,7 @@ mod settle;
 mod source;
 mod storage;
 mod token_provider;
+mod transfer;
 
 use napi_derive::napi;
 

@@ -27,6 +27,7 @@ pub const CLIENT: &[&str] = &[
     "mediaSizeLimits",
     "maxDownloadBytes",
     "maxUploadBytes",
+    "maxRedirects",
     // wx-server-sdk's, accepted for drop-in use (no effect here).
     "traceUser",
     "throwOnNotFound",

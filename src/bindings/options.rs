@@ -57,6 +57,9 @@ pub struct WxClientOptions {
     /// Largest upload `uploadFile` accepts; sources of unknown length (streams,
     /// URLs without a Content-Length) are buffered up to it. Default 1 GiB.
     pub max_upload_bytes: Option<f64>,
+    /// Redirects `http.uploadFile`/`http.downloadFile` follow; default 5, 0 = none.
+    /// WeChat and COS calls never follow redirects.
+    pub max_redirects: Option<u32>,
 }
 
 /// Per-type size limits of temporary media, in bytes.

@@ -9,11 +9,13 @@ use super::args::{
     count_value, describe, env_value, object_arg, prop, required_string, ArgResult, EnvValue,
 };
 use super::media::release_on_js_thread;
-use super::settle::spawn;
 use super::source::source_value;
+use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
 use crate::client::Client;
 use crate::config::{current_env, ProcessEnvironment};
 use crate::error::WxError;
+use crate::progress::Direction;
+use crate::sink::SinkMode;
 use crate::storage::{self, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
 
 /// Per-call settings, as in wx-server-sdk.
@@ -22,6 +24,8 @@ use crate::storage::{self, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
 pub struct CallConfig {
     /// Cloud Base environment for this call only.
     pub env: Option<String>,
+    /// Milliseconds for each request of this call, instead of the client's timeout.
+    pub timeout: Option<u32>,
 }
 
 #[allow(dead_code)] // index.d.ts only
@@ -36,6 +40,10 @@ pub struct UploadFileArgs {
     #[napi(ts_type = "UploadSource")]
     pub file_content: Buffer,
     pub config: Option<CallConfig>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<serde_json::Value>,
+    #[napi(ts_type = "(progress: UploadProgress) => void")]
+    pub on_progress: Option<serde_json::Value>,
 }
 
 #[napi(object)]
@@ -53,7 +61,25 @@ pub struct UploadFileResult {
 pub struct DownloadFileArgs {
     #[napi(js_name = "fileID")]
     pub file_id: String,
+    /// Stream the file to this path (through a temporary file in the same
+    /// directory, renamed once complete) instead of into a Buffer; no
+    /// `maxDownloadBytes` limit then.
+    pub file_path: Option<String>,
     pub config: Option<CallConfig>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<serde_json::Value>,
+    #[napi(ts_type = "(progress: DownloadProgress) => void")]
+    pub on_progress: Option<serde_json::Value>,
+}
+
+/// `downloadFile({ fileID, filePath })`: the file is in place.
+#[napi(object)]
+pub struct DownloadFileSaved {
+    pub file_path: String,
+    /// The real HTTP status of the download.
+    pub status_code: u32,
+    #[napi(ts_type = "'downloadFile:ok'")]
+    pub err_msg: String,
 }
 
 #[napi(object)]
@@ -80,6 +106,8 @@ pub struct GetTempFileUrlArgs {
     #[napi(ts_type = "Array<string | TempFileUrlRequestItem>")]
     pub file_list: Vec<String>,
     pub config: Option<CallConfig>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<serde_json::Value>,
 }
 
 #[napi(object)]
@@ -107,6 +135,8 @@ pub struct GetTempFileUrlResult {
 pub struct DeleteFileArgs {
     pub file_list: Vec<String>,
     pub config: Option<CallConfig>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<serde_json::Value>,
 }
 
 #[napi(object)]
@@ -146,7 +176,16 @@ pub fn upload_file<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, UploadFileResult>> {
+    let controls = transfer::controls(
+        args.as_ref(),
+        cancel,
+        on_progress,
+        Direction::Upload,
+        Sinks::None,
+    );
     let prepared = client.and_then(|client| {
         let obj = object_arg(args, "{ cloudPath, fileContent, config?: { env } }")?;
         let cloud_path = required_string(
@@ -169,6 +208,7 @@ pub fn upload_file<'e>(
     spawn(
         env,
         storage::UPLOAD_API,
+        controls,
         async move {
             let (client, env, cloud_path, content) = prepared?;
             storage::upload_file(&client, &env, &cloud_path, content).await
@@ -188,9 +228,19 @@ pub fn download_file<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
-) -> Result<PromiseRaw<'e, DownloadFileResult>> {
+    cancel: Cancel,
+    on_progress: OnProgress<'e>,
+) -> Result<PromiseRaw<'e, Either<DownloadFileResult, DownloadFileSaved>>> {
+    let controls = transfer::controls(
+        args.as_ref(),
+        cancel,
+        on_progress,
+        Direction::Download,
+        Sinks::File(SinkMode::AnySuccess),
+    );
+    let sink = controls.as_ref().ok().and_then(|c| c.sink());
     let prepared = client.and_then(|client| {
-        let obj = object_arg(args, "{ fileID, config?: { env } }")?;
+        let obj = object_arg(args, "{ fileID, filePath?, config?: { env } }")?;
         let file_id = required_string(
             &obj,
             "fileID",
@@ -203,15 +253,35 @@ pub fn download_file<'e>(
     spawn(
         env,
         storage::DOWNLOAD_API,
+        controls,
         async move {
             let (client, env, file_id) = prepared?;
-            storage::download_file(&client, &env, &file_id).await
+            if let Some(sink) = &sink {
+                sink.check().await?;
+            }
+            let r = storage::download_file(&client, &env, &file_id).await?;
+            match sink {
+                Some(sink) => {
+                    let path = sink.commit(r.content).await?;
+                    Ok((r.status_code, Err(path.to_string_lossy().into_owned())))
+                }
+                None => Ok((r.status_code, Ok(r.content))),
+            }
         },
-        |_, r| {
-            Ok(DownloadFileResult {
-                file_content: Buffer::from(Vec::<u8>::from(r.content)),
-                status_code: u32::from(r.status_code),
-                err_msg: "downloadFile:ok".to_string(),
+        |_, (status_code, content)| {
+            let status_code = u32::from(status_code);
+            let err_msg = "downloadFile:ok".to_string();
+            Ok(match content {
+                Ok(content) => Either::A(DownloadFileResult {
+                    file_content: Buffer::from(Vec::<u8>::from(content)),
+                    status_code,
+                    err_msg,
+                }),
+                Err(file_path) => Either::B(DownloadFileSaved {
+                    file_path,
+                    status_code,
+                    err_msg,
+                }),
             })
         },
     )
@@ -280,7 +350,9 @@ pub fn get_temp_file_url<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
 ) -> Result<PromiseRaw<'e, GetTempFileUrlResult>> {
+    let args_for_controls = args;
     const USAGE: &str = "{ fileList: [fileID or { fileID, maxAge }], config?: { env } }";
     let prepared = client.and_then(|client| {
         let obj = object_arg(args, USAGE)?;
@@ -295,6 +367,13 @@ pub fn get_temp_file_url<'e>(
     spawn(
         env,
         storage::TEMP_URL_API,
+        transfer::controls(
+            args_for_controls.as_ref(),
+            cancel,
+            None,
+            Direction::Download,
+            Sinks::None,
+        ),
         async move {
             let (client, env, items) = prepared?;
             storage::get_temp_file_urls(&client, &env, items).await
@@ -325,7 +404,9 @@ pub fn delete_file<'e>(
     env: &'e Env,
     client: ArgResult<Arc<Client>>,
     args: Option<Unknown<'e>>,
+    cancel: Cancel,
 ) -> Result<PromiseRaw<'e, DeleteFileResult>> {
+    let args_for_controls = args;
     const USAGE: &str = "{ fileList: [fileID, …], config?: { env } }";
     let prepared = client.and_then(|client| {
         let obj = object_arg(args, USAGE)?;
@@ -350,6 +431,13 @@ pub fn delete_file<'e>(
     spawn(
         env,
         storage::DELETE_API,
+        transfer::controls(
+            args_for_controls.as_ref(),
+            cancel,
+            None,
+            Direction::Download,
+            Sinks::None,
+        ),
         async move {
             let (client, env, ids) = prepared?;
             storage::delete_files(&client, &env, ids).await

@@ -13,6 +13,7 @@ mod cdn;
 mod control;
 mod fault_body;
 mod faults;
+mod generic;
 mod http;
 mod media;
 mod messages;

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::cdn;
 use super::control;
 use super::faults::Fault;
+use super::generic::{self, ECHO_PATH, REDIRECT_PATH, UPLOAD_PREFIX};
 use super::http::{parse_query, Incoming, Outcome, Reply};
 use super::media::{self, VIDEO_PREFIX};
 use super::messages;
@@ -130,6 +131,9 @@ async fn dispatch(shared: &Shared, req: &Incoming) -> Reply {
         path if path.starts_with(COS_PREFIX) => storage::handle_cos_post(shared, req).await,
         path if path.starts_with(DOWNLOAD_PREFIX) => storage::handle_download(shared, req),
         path if path.starts_with(VIDEO_PREFIX) => media::handle_video(shared, req),
+        path if path.starts_with(UPLOAD_PREFIX) => generic::handle_upload(req).await,
+        REDIRECT_PATH => generic::handle_redirect(req),
+        ECHO_PATH => generic::handle_echo(req),
         _ => Reply::json_with_status(
             StatusCode::NOT_FOUND,
             &json!({ "errcode": -1, "errmsg": "unknown path" }),
@@ -139,7 +143,7 @@ async fn dispatch(shared: &Shared, req: &Incoming) -> Reply {
 
 /// The counter a path is tallied under: object paths collapse to their route.
 pub(crate) fn route_key(path: &str) -> &str {
-    [COS_PREFIX, DOWNLOAD_PREFIX, VIDEO_PREFIX]
+    [COS_PREFIX, DOWNLOAD_PREFIX, VIDEO_PREFIX, UPLOAD_PREFIX]
         .into_iter()
         .find(|prefix| path.starts_with(prefix))
         .map_or(path, |prefix| prefix.trim_end_matches('/'))
