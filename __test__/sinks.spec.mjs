@@ -509,3 +509,17 @@ test('signal and onProgress are checked', async (t) => {
   })
   t.is(r.statusCode, 204)
 })
+
+test('openapi.<ns>.<api> takes a signal too, and never sends it to WeChat', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const ac = new AbortController()
+  const r = await client.openapi.customerServiceMessage.send({ touser: 'o1', msgtype: 'text', text: { content: 'hi' }, signal: ac.signal })
+  t.is(r.errCode, 0)
+  const [req] = requestsTo(emu, '/cgi-bin/message/custom/send')
+  t.deepEqual(Object.keys(req.json).sort(), ['msgtype', 'text', 'touser'])
+  ac.abort()
+  const err = await t.throwsAsync(client.openapi.customerServiceMessage.send({ touser: 'o1', msgtype: 'text', text: { content: 'x' }, signal: ac.signal }))
+  t.is(err.code, 'ABORTED')
+  t.is(requestsTo(emu, '/cgi-bin/message/custom/send').length, 1)
+})

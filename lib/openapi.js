@@ -81,6 +81,14 @@ function method(target, name) {
       return Promise.reject(asCallError(api, err))
     }
     if (dedicated) return invokeControlled(api, target[dedicated], target, args)
+    // `signal` is not a WeChat parameter: it aborts the call (see ./call.js).
+    const callOpenApi = (withControls, cancel) => {
+      const { signal, ...wechatParams } = withControls
+      return target.callOpenApi(name, wechatParams, cancel)
+    }
+    if (isObject(args) && args.signal !== undefined) {
+      return invokeControlled(api, callOpenApi, target, args).then((reply) => shapeResult(api, reply))
+    }
     return invoke(api, target.callOpenApi, target, [name, args]).then((reply) => shapeResult(api, reply))
   }
   Object.defineProperty(call, 'name', { value: name.slice(name.indexOf('.') + 1) })

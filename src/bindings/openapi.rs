@@ -10,12 +10,13 @@ use serde_json::Value;
 
 use super::args::{object_arg, prop, string_prop, ArgResult};
 use super::client::{default_client, WxClient};
-use super::settle::spawn;
 use super::source::source_value;
+use super::transfer::{self, spawn, Cancel, Sinks};
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{MediaType, MediaUpload};
 use crate::openapi::{self, Entry, Route, GENERIC_API};
+use crate::progress::Direction;
 use crate::wx_context::{wx_context, ContextValue};
 
 /// The params of one call, read on the JS thread.
@@ -84,7 +85,10 @@ fn call_open_api<'e>(
     client: ArgResult<Arc<Client>>,
     name: String,
     params: Option<Unknown<'e>>,
+    cancel: Cancel,
 ) -> Result<PromiseRaw<'e, Value>> {
+    // Only the abort: lib/openapi.js takes `signal` out of the params.
+    let controls = transfer::controls(None, cancel, None, Direction::Upload, Sinks::None);
     let entry = openapi::lookup(&name);
     let api = entry.as_ref().map_or(GENERIC_API, |e| e.api);
     let prepared = entry.and_then(|entry| {
@@ -95,6 +99,7 @@ fn call_open_api<'e>(
     spawn(
         env,
         api,
+        controls,
         async move {
             let (client, entry, params) = prepared?;
             match params {
@@ -117,8 +122,9 @@ impl WxClient {
         env: &'e Env,
         name: String,
         params: Option<Unknown<'e>>,
+        cancel: Cancel,
     ) -> Result<PromiseRaw<'e, Value>> {
-        call_open_api(env, Ok(self.client()), name, params)
+        call_open_api(env, Ok(self.client()), name, params, cancel)
     }
 }
 
@@ -129,8 +135,9 @@ pub fn call_open_api_default<'e>(
     env: &'e Env,
     name: String,
     params: Option<Unknown<'e>>,
+    cancel: Cancel,
 ) -> Result<PromiseRaw<'e, Value>> {
-    call_open_api(env, default_client(), name, params)
+    call_open_api(env, default_client(), name, params, cancel)
 }
 
 /// wx-server-sdk's `getWXContext()`: `OPENID`, `APPID`, `UNIONID`, `ENV`, …
