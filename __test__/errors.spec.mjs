@@ -171,13 +171,25 @@ test('connection refused rejects with NETWORK after the retries, and the process
   t.is(r.errCode, 0)
 })
 
-test('5xx and resets are retried per `retries`', async (t) => {
+test('5xx and resets are retried per `retries` where that is safe (README "Retries")', async (t) => {
   const emu = await startEmulator(t)
   const client = clientFor(emu, { retries: 2 })
-  emu.injectFault({ path: '/cgi-bin/media/upload', status: 502, times: 2 })
+  const { mediaId } = await client.uploadTempMedia({ type: 'image', media: { value: PNG } })
+  // A lookup is retried after any 5xx and after a reset.
+  emu.injectFault({ path: '/cgi-bin/media/get', status: 502, times: 2 })
+  t.is((await client.getTempMedia({ mediaId })).errCode, 0)
+  emu.injectFault({ path: '/cgi-bin/media/get', reset: true, times: 1 })
+  t.is((await client.getTempMedia({ mediaId })).errCode, 0)
+  // An upload is retried only after "not processed" answers (503 with no body).
+  emu.injectFault({ path: '/cgi-bin/media/upload', status: 503, times: 2 })
   t.is((await client.uploadTempMedia({ type: 'image', media: { value: PNG } })).errCode, 0)
+  // A 502 or a reset after the body was read may have stored it: not repeated.
+  const before = emu.requests().filter((r) => r.path === '/cgi-bin/media/upload').length
+  emu.injectFault({ path: '/cgi-bin/media/upload', status: 502, times: 1 })
+  t.is((await t.throwsAsync(client.uploadTempMedia({ type: 'image', media: { value: PNG } }))).statusCode, 502)
   emu.injectFault({ path: '/cgi-bin/media/upload', reset: true, times: 1 })
-  t.is((await client.uploadTempMedia({ type: 'image', media: { value: PNG } })).errCode, 0)
+  t.is((await t.throwsAsync(client.uploadTempMedia({ type: 'image', media: { value: PNG } }))).code, 'NETWORK')
+  t.is(emu.requests().filter((r) => r.path === '/cgi-bin/media/upload').length, before + 2)
 
   const noRetry = clientFor(emu, { retries: 0 })
   emu.injectFault({ path: '/cgi-bin/media/upload', status: 503, times: 1 })

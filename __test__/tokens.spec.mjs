@@ -92,12 +92,16 @@ for (const code of [45009, 40013, 48001]) {
   })
 }
 
-test('errcode -1 (system busy) is retried', async (t) => {
+test('errcode -1 (system busy) is retried for lookups, not for uploads (README "Retries")', async (t) => {
   const emu = await startEmulator(t)
   const client = clientFor(emu)
+  const { mediaId } = await upload(client)
+  emu.injectFault({ path: '/cgi-bin/media/get', errcode: -1, times: 1 })
+  t.is((await client.getTempMedia({ mediaId })).errCode, 0)
+  t.is(requestsTo(emu, '/cgi-bin/media/get').length, 2)
   emu.injectFault({ path: '/cgi-bin/media/upload', errcode: -1, times: 1 })
-  const r = await upload(client)
-  t.is(r.errCode, 0)
+  const err = await t.throwsAsync(upload(client))
+  t.is(err.errCode, -1)
   t.is(requestsTo(emu, '/cgi-bin/media/upload').length, 2)
 })
 

@@ -68,6 +68,41 @@ pub struct WxError {
     pub request_id: Option<String>,
     /// HTTP status of the reply that failed, when there was a reply.
     pub status: Option<u16>,
+    /// A batch call that failed part-way: every item's outcome, in input order.
+    pub file_list: Vec<BatchItemReport>,
+}
+
+/// How far one item of a failed batch call got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemState {
+    /// Its batch completed: `status` / `errMsg` are the server's answer for it.
+    Done,
+    /// Its batch failed; after a TIMEOUT or NETWORK failure the server may
+    /// still have acted on it.
+    Failed,
+    /// Its batch was never sent.
+    NotAttempted,
+}
+
+impl ItemState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Done => "done",
+            ItemState::Failed => "failed",
+            ItemState::NotAttempted => "notAttempted",
+        }
+    }
+}
+
+/// One item of [`WxError::file_list`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchItemReport {
+    pub file_id: String,
+    pub state: ItemState,
+    pub status: i64,
+    pub err_msg: String,
+    /// `getTempFileURL`: the link, for items done.
+    pub temp_file_url: Option<String>,
 }
 
 impl WxError {
@@ -79,6 +114,7 @@ impl WxError {
             api: "",
             request_id: None,
             status: None,
+            file_list: Vec::new(),
         }
     }
 

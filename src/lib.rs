@@ -9,17 +9,22 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod batch;
 mod bindings;
 pub mod client;
 pub mod config;
+pub mod cos;
 pub mod emulator;
 pub mod error;
 pub mod gateway;
 pub mod http_transfer;
 pub mod media;
+pub mod media_get;
 pub mod multipart;
 pub mod openapi;
 pub mod progress;
+pub mod reply;
+pub mod retry;
 pub mod secrets;
 pub mod sink;
 pub mod source;
@@ -27,4 +32,5 @@ pub mod storage;
 pub mod suggest;
 pub mod token;
 pub mod transfer;
+pub mod transport;
 pub mod wx_context;

@@ -1,7 +1,6 @@
 //! Temporary media: `uploadTempMedia` and `getTempMedia` (SPEC §3, §6).
 
 use bytes::Bytes;
-use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -9,6 +8,7 @@ use crate::client::{Client, Request, RequestBody, Target, TimeoutClass, MAX_JSON
 use crate::config::MediaLimits;
 use crate::error::WxError;
 use crate::multipart::{MultipartBody, MultipartBuilder};
+use crate::retry::Retry;
 use crate::source::{Limit, Opened, Source};
 
 pub const UPLOAD_API: &str = "openapi.customerServiceMessage.uploadTempMedia";
@@ -299,6 +299,9 @@ fn upload_request(ready: ReadyMedia) -> Request {
         body: RequestBody::Multipart(ready.multipart()),
         timeout: TimeoutClass::Transfer,
         max_reply_bytes: MAX_JSON_REPLY_BYTES,
+        // A second upload would store a second media: repeated only when
+        // the first provably did not reach WeChat.
+        retry: Retry::UnsentOnly,
     }
 }
 
@@ -379,7 +382,8 @@ pub fn check_media_id(media_id: &str) -> Result<(), WxError> {
 }
 
 /// `GET /cgi-bin/media/get`: binary (attachment), or JSON with `video_url`,
-/// or a JSON error that may be labelled text/plain (rejected by `call_api`).
+/// or a JSON error that may be labelled text/plain; classified strictly by
+/// [`crate::media_get::classify_media_reply`].
 pub async fn get_temp_media(
     client: &Client,
     media_id: &str,
@@ -393,28 +397,17 @@ pub async fn get_temp_media(
         body: RequestBody::Empty,
         timeout: TimeoutClass::Transfer,
         max_reply_bytes: max_bytes,
+        retry: Retry::Idempotent,
     };
-    let reply = client.call_api(request).await?;
-    if let Some(url) = reply
-        .json
-        .as_ref()
-        .and_then(|j| j.get("video_url"))
-        .and_then(Value::as_str)
-    {
-        return Ok(TempMedia::Video {
-            url: url.to_string(),
-        });
-    }
-    let content_type = reply
-        .reply
-        .header(CONTENT_TYPE)
-        .map(|ct| ct.trim().to_string())
-        .unwrap_or_else(|| "application/octet-stream".to_string());
-    Ok(TempMedia::File {
-        content_type,
-        status_code: reply.reply.status,
-        data: reply.reply.body,
-    })
+    let reply = client.call_api(request.clone()).await?;
+    // With filePath the bytes went to the file: only the headers can tell.
+    let streamed =
+        crate::transfer::sink_for(&request, reply.reply.status, &reply.reply.headers).is_some();
+    crate::media_get::classify_media_reply(
+        reply.reply.status,
+        &reply.reply.headers,
+        (!streamed).then_some(&reply.reply.body),
+    )
 }
 
 #[cfg(test)]

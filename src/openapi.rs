@@ -136,12 +136,11 @@ pub async fn call_json(client: &Client, entry: &Entry, params: &Value) -> Result
     check_json_params(entry, params)?;
     let body = serde_json::to_vec(params)
         .map_err(|e| WxError::invalid_param(format!("params cannot be sent as JSON: {e}")))?;
-    json_of(
-        client
-            .call_api(Request::post_json(path, Bytes::from(body)))
-            .await?,
-        path,
-    )
+    let mut request = Request::post_json(path, Bytes::from(body));
+    if entry.idempotent {
+        request = request.idempotent();
+    }
+    json_of(client.call_api(request).await?, path)
 }
 
 /// The multipart request of an image check: one part `media`, named
@@ -155,6 +154,11 @@ pub fn image_request(path: &'static str, upload: ReadyMedia) -> Request {
         body: RequestBody::Multipart(form),
         timeout: TimeoutClass::Transfer,
         max_reply_bytes: MAX_JSON_REPLY_BYTES,
+        retry: if is_idempotent_path(path) {
+            crate::retry::Retry::Idempotent
+        } else {
+            crate::retry::Retry::UnsentOnly
+        },
     }
 }
 

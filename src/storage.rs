@@ -2,16 +2,16 @@
 //! `uploadFile`, `downloadFile`, `getTempFileURL`, `deleteFile`.
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::client::{
-    Client, Reply, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES,
-};
-use crate::error::{ErrorKind, WxError, STORAGE_REQUEST_FAIL};
+use crate::batch::{in_batches, item_outcome, match_by_file_id, reply_items, Answered, Asked};
+use crate::client::{Client, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES};
+use crate::cos::{cos_error, parse_cos_error};
+use crate::error::{BatchItemReport, ErrorKind, ItemState, WxError, LOCAL_ERR_CODE};
 use crate::multipart::MultipartBuilder;
+use crate::retry::Retry;
 use crate::source::{Limit, Source};
 
 pub const UPLOAD_API: &str = "uploadFile";
@@ -19,10 +19,7 @@ pub const DOWNLOAD_API: &str = "downloadFile";
 pub const TEMP_URL_API: &str = "getTempFileURL";
 pub const DELETE_API: &str = "deleteFile";
 
-/// WeChat takes at most this many files per batch call.
-pub const BATCH_LIMIT: usize = 50;
-/// Batch calls of one request in flight at once.
-const BATCH_CONCURRENCY: usize = 4;
+pub use crate::batch::BATCH_LIMIT;
 /// `maxAge` when a `getTempFileURL` item gives none.
 pub const DEFAULT_MAX_AGE: u64 = 86_400;
 /// The longest link lifetime the server takes: "默认一天且最大不超过一天"
@@ -121,10 +118,10 @@ pub async fn upload_file(
     let content = content.open(client, &limit).await?;
     let body = json!({ "env": env, "path": cloud_path });
     let reply = client
-        .call_api(Request::post_json(
-            "/tcb/uploadfile",
-            Bytes::from(body.to_string()),
-        ))
+        .call_api(
+            // Asks for an upload ticket: no effect until the COS upload.
+            Request::post_json("/tcb/uploadfile", Bytes::from(body.to_string())).idempotent(),
+        )
         .await?;
     let ticket: UploadTicket = reply
         .json
@@ -153,9 +150,13 @@ pub async fn upload_file(
         body: RequestBody::Multipart(form),
         timeout: TimeoutClass::Transfer,
         max_reply_bytes: MAX_JSON_REPLY_BYTES,
+        // The same bytes to the same key: sending twice stores them once.
+        retry: Retry::Idempotent,
     };
     let reply = client.send(&request, None).await?;
-    if !reply.is_success() {
+    // An `<Error>` document is a failure whatever the status (COS has
+    // answered 200 with one).
+    if !reply.is_success() || parse_cos_error(&reply.body).is_some() {
         return Err(cos_error(&reply, "the COS upload"));
     }
     Ok(UploadedFile {
@@ -186,47 +187,6 @@ fn ascii_file_name(cloud_path: &str) -> String {
         "file".to_string()
     } else {
         safe
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct CosErrorDoc {
-    #[serde(rename = "Code")]
-    code: Option<String>,
-    #[serde(rename = "Message")]
-    message: Option<String>,
-    #[serde(rename = "RequestId")]
-    request_id: Option<String>,
-}
-
-/// A COS failure: `COS_ERROR` with `[Code]: Message` and the RequestId when the
-/// body is COS's `<Error>` XML, else `HTTP_STATUS`.
-fn cos_error(reply: &Reply, step: &str) -> WxError {
-    let text = String::from_utf8_lossy(&reply.body);
-    match quick_xml::de::from_str::<CosErrorDoc>(&text) {
-        Ok(doc) if doc.code.is_some() => {
-            let code = doc.code.unwrap_or_default();
-            let mut err = WxError::new(
-                ErrorKind::Cos,
-                STORAGE_REQUEST_FAIL,
-                format!(
-                    "[{code}]: {} (HTTP {}{})",
-                    doc.message.unwrap_or_default(),
-                    reply.status,
-                    doc.request_id
-                        .as_deref()
-                        .map(|id| format!(", RequestId {id}"))
-                        .unwrap_or_default()
-                ),
-            )
-            .with_status(reply.status);
-            err.request_id = doc.request_id;
-            err
-        }
-        _ => WxError::http_status(
-            reply.status,
-            format!("{step} answered HTTP {}", reply.status),
-        ),
     }
 }
 
@@ -267,6 +227,7 @@ pub async fn download_file(
         body: RequestBody::Empty,
         timeout: TimeoutClass::Transfer,
         max_reply_bytes: client.config().max_download_bytes,
+        retry: Retry::Idempotent,
     };
     let reply = client.send(&request, None).await?;
     if !reply.is_success() {
@@ -292,6 +253,24 @@ pub struct TempUrl {
     pub max_age: u64,
     pub status: i64,
     pub err_msg: String,
+}
+
+impl Asked for TempUrlItem {
+    fn file_id(&self) -> &str {
+        &self.file_id
+    }
+}
+
+impl Answered for TempUrl {
+    fn report(&self) -> BatchItemReport {
+        BatchItemReport {
+            file_id: self.file_id.clone(),
+            state: ItemState::Done,
+            status: self.status,
+            err_msg: self.err_msg.clone(),
+            temp_file_url: Some(self.temp_file_url.clone()),
+        }
+    }
 }
 
 /// Links for any number of files: batches of 50, a few in flight, results
@@ -320,26 +299,29 @@ async fn temp_url_batch(
         .map(|i| json!({ "fileid": i.file_id, "max_age": i.max_age }))
         .collect();
     let body = json!({ "env": env, "file_list": list });
-    let answered = batch_call(
-        client,
-        "/tcb/batchdownloadfile",
-        body,
-        "file_list",
-        items.len(),
-    )
-    .await?;
+    // A lookup: safe to repeat.
+    let request =
+        Request::post_json("/tcb/batchdownloadfile", Bytes::from(body.to_string())).idempotent();
+    let reply = client.call_api(request).await?;
+    let answered = reply_items(reply.json.as_ref(), "file_list")?;
+    let asked: Vec<&str> = items.iter().map(|i| i.file_id.as_str()).collect();
     Ok(items
         .iter()
-        .zip(answered)
+        .zip(match_by_file_id(&asked, answered))
         .map(|(asked, got)| {
-            let (status, err_msg) = item_outcome(&got);
+            let (mut status, mut err_msg) = item_outcome(got);
+            let url = got
+                .and_then(|g| g.get("download_url"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if status == 0 && url.is_empty() {
+                status = LOCAL_ERR_CODE;
+                err_msg = "the reply has no download_url for this fileID".to_string();
+            }
             TempUrl {
                 file_id: asked.file_id.clone(),
                 temp_file_url: if status == 0 {
-                    got.get("download_url")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
+                    url.to_string()
                 } else {
                     String::new()
                 },
@@ -359,6 +341,18 @@ pub struct Deleted {
     pub err_msg: String,
 }
 
+impl Answered for Deleted {
+    fn report(&self) -> BatchItemReport {
+        BatchItemReport {
+            file_id: self.file_id.clone(),
+            state: ItemState::Done,
+            status: self.status,
+            err_msg: self.err_msg.clone(),
+            temp_file_url: None,
+        }
+    }
+}
+
 pub async fn delete_files(
     client: &Client,
     env: &str,
@@ -369,21 +363,21 @@ pub async fn delete_files(
     }
     in_batches(file_ids, |batch| async move {
         let body = json!({ "env": env, "fileid_list": batch });
-        let answered = batch_call(
-            client,
-            "/tcb/batchdeletefile",
-            body,
-            "delete_list",
-            batch.len(),
-        )
-        .await?;
+        // Not repeated blindly: a second delete of files the first one
+        // removed would report them as missing. Only provably unsent
+        // attempts are repeated.
+        let request = Request::post_json("/tcb/batchdeletefile", Bytes::from(body.to_string()));
+        let reply = client.call_api(request).await?;
+        let answered = reply_items(reply.json.as_ref(), "delete_list")?;
+        let asked: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let matched = match_by_file_id(&asked, answered);
         Ok(batch
-            .into_iter()
-            .zip(answered)
+            .iter()
+            .zip(matched)
             .map(|(file_id, got)| {
-                let (status, err_msg) = item_outcome(&got);
+                let (status, err_msg) = item_outcome(got);
                 Deleted {
-                    file_id,
+                    file_id: file_id.clone(),
                     status,
                     err_msg,
                 }
@@ -391,68 +385,6 @@ pub async fn delete_files(
             .collect())
     })
     .await
-}
-
-/// Splits `items` into calls of at most [`BATCH_LIMIT`], runs a few at once,
-/// and concatenates the results in input order.
-async fn in_batches<T, R, F, Fut>(items: Vec<T>, call: F) -> Result<Vec<R>, WxError>
-where
-    F: Fn(Vec<T>) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<R>, WxError>>,
-{
-    let mut batches = Vec::with_capacity(items.len().div_ceil(BATCH_LIMIT));
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        batches.push(items.by_ref().take(BATCH_LIMIT).collect::<Vec<_>>());
-    }
-    let results: Vec<Vec<R>> = futures_util::stream::iter(batches.into_iter().map(call))
-        .buffered(BATCH_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(results.into_iter().flatten().collect())
-}
-
-/// POSTs one batch call; its per-item answers, one per item asked.
-async fn batch_call(
-    client: &Client,
-    path: &'static str,
-    body: Value,
-    key: &str,
-    expected: usize,
-) -> Result<Vec<Value>, WxError> {
-    let reply = client
-        .call_api(Request::post_json(path, Bytes::from(body.to_string())))
-        .await?;
-    batch_items(reply.json.as_ref(), key, expected)
-}
-
-/// `status` and `errMsg` of one answered item.
-fn item_outcome(item: &Value) -> (i64, String) {
-    let status = item.get("status").and_then(Value::as_i64).unwrap_or(-1);
-    (status, item_err_msg(item, status))
-}
-
-/// The per-item array of a batch reply, which must answer every item asked.
-fn batch_items(json: Option<&Value>, key: &str, expected: usize) -> Result<Vec<Value>, WxError> {
-    let list = json
-        .and_then(|j| j.get(key))
-        .and_then(Value::as_array)
-        .ok_or_else(|| WxError::http_status(200, format!("batch reply has no {key}")))?;
-    if list.len() != expected {
-        return Err(WxError::http_status(
-            200,
-            format!("batch reply answered {} of {expected} items", list.len()),
-        ));
-    }
-    Ok(list.clone())
-}
-
-fn item_err_msg(item: &Value, status: i64) -> String {
-    match item.get("errmsg").and_then(Value::as_str) {
-        Some(msg) if !msg.is_empty() => msg.to_string(),
-        _ if status == 0 => "ok".to_string(),
-        _ => crate::error::errcode_text(status).to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -484,44 +416,5 @@ mod tests {
         assert_eq!(ascii_file_name("dir/图片 1.png"), "___1.png");
         assert_eq!(ascii_file_name("dir/图片"), "file");
         assert_eq!(ascii_file_name("a.txt"), "a.txt");
-    }
-
-    #[test]
-    fn cos_xml_errors_are_parsed() {
-        let reply = Reply {
-            status: 403,
-            headers: Default::default(),
-            body: Bytes::from_static(
-                b"<?xml version='1.0' encoding='utf-8' ?>\n<Error>\n<Code>AccessDenied</Code>\n<Message>Request has expired</Message>\n<Resource>/b/k</Resource>\n<RequestId>RID1</RequestId>\n<TraceId>T</TraceId>\n</Error>",
-            ),
-        };
-        let e = cos_error(&reply, "x");
-        assert_eq!(e.kind, ErrorKind::Cos);
-        assert!(
-            e.detail.starts_with("[AccessDenied]: Request has expired"),
-            "{}",
-            e.detail
-        );
-        assert_eq!(e.request_id.as_deref(), Some("RID1"));
-        let plain = Reply {
-            status: 502,
-            headers: Default::default(),
-            body: Bytes::from_static(b"bad gateway"),
-        };
-        assert_eq!(cos_error(&plain, "x").kind, ErrorKind::HttpStatus);
-    }
-
-    #[tokio::test]
-    async fn batches_keep_order() {
-        let items: Vec<u32> = (0..120).collect();
-        let sizes = std::sync::Mutex::new(Vec::new());
-        let out = in_batches(items, |b| {
-            sizes.lock().expect("lock").push(b.len());
-            async move { Ok(b) }
-        })
-        .await
-        .expect("ok");
-        assert_eq!(out, (0..120).collect::<Vec<_>>());
-        assert_eq!(*sizes.lock().expect("lock"), vec![50, 50, 20]);
     }
 }

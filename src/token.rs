@@ -1,12 +1,14 @@
 //! Access tokens (SPEC §5): cache with a margin, single-flight refresh,
 //! compare-and-invalidate.
 //!
-//! Reads take a short `RwLock` read; only a cold or expired cache takes the
-//! async refresh lock, so N concurrent callers cause one token request and
-//! the rest wait for its result.
+//! Reads take a short `RwLock` read. A cold or expired cache starts one
+//! fetch (a "flight"); every caller that arrives while it is under way waits
+//! for it and gets its outcome, success or failure, so N concurrent callers
+//! cause one token request. Each waiter is bounded by its own deadline; if
+//! the fetching caller goes away, the next caller starts a new fetch.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,6 +17,7 @@ use serde::Deserialize;
 use crate::client::{Client, Request, RequestBody, TimeoutClass};
 use crate::config::{Credential, TokenMode, TokenSupply};
 use crate::error::{ErrorKind, WxError};
+use crate::retry::Retry;
 use crate::secrets::Secrets;
 
 /// Refresh this long before WeChat's expiry. WeChat keeps a replaced token
@@ -44,8 +47,30 @@ pub struct TokenManager {
     /// Every token obtained is registered here, so no report can show it.
     secrets: Arc<Secrets>,
     cached: RwLock<Option<Cached>>,
-    refresh: tokio::sync::Mutex<()>,
+    /// The fetch under way, if any: its outcome is published here.
+    flight: Mutex<Option<FlightRx>>,
     fetches: AtomicU64,
+}
+
+type FlightOutcome = Option<Result<Token, WxError>>;
+type FlightRx = tokio::sync::watch::Receiver<FlightOutcome>;
+
+/// Clears the flight slot when the fetching caller finishes or is dropped.
+struct FlightGuard<'a> {
+    slot: &'a Mutex<Option<FlightRx>>,
+    tx: tokio::sync::watch::Sender<FlightOutcome>,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if slot
+            .as_ref()
+            .is_some_and(|rx| rx.same_channel(&self.tx.subscribe()))
+        {
+            *slot = None;
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -62,7 +87,7 @@ impl TokenManager {
             credential,
             secrets,
             cached: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
+            flight: Mutex::new(None),
             fetches: AtomicU64::new(0),
         }
     }
@@ -87,28 +112,115 @@ impl TokenManager {
     }
 
     /// The token to use now, fetching one if the cache is cold or stale;
-    /// `None` when requests go without a token (open API service).
+    /// `None` when requests go without a token (open API service). Bounded
+    /// by the JSON timeout.
     pub async fn get(&self, client: &Client) -> Result<Option<Token>, WxError> {
+        let budget = client.config().timeouts.json;
+        self.get_until(client, tokio::time::Instant::now() + budget, budget)
+            .await
+    }
+
+    /// [`TokenManager::get`] for a call whose own deadline is `deadline`:
+    /// waiting for a fetch ends there (`budget` is the timeout named in messages).
+    pub async fn get_until(
+        &self,
+        client: &Client,
+        deadline: tokio::time::Instant,
+        budget: Duration,
+    ) -> Result<Option<Token>, WxError> {
         if matches!(self.credential, Credential::OpenApiService) {
             return Ok(None);
         }
-        if let Some(token) = self.fresh() {
-            return Ok(Some(token));
+        loop {
+            if let Some(token) = self.fresh() {
+                return Ok(Some(token));
+            }
+            let joined = {
+                let mut slot = self.flight.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_ref() {
+                    Some(rx) if rx.has_changed().is_ok() => Err(rx.clone()),
+                    _ => {
+                        let (tx, rx) = tokio::sync::watch::channel(None);
+                        *slot = Some(rx);
+                        Ok(FlightGuard {
+                            slot: &self.flight,
+                            tx,
+                        })
+                    }
+                }
+            };
+            match joined {
+                Ok(guard) => return self.lead(client, guard, deadline, budget).await,
+                Err(mut rx) => {
+                    let waited = tokio::time::timeout_at(deadline, rx.wait_for(Option::is_some));
+                    match waited.await {
+                        Err(_) => {
+                            return Err(WxError::timeout(format!(
+                                "waiting for the access token timed out after {} ms",
+                                budget.as_millis()
+                            )))
+                        }
+                        Ok(Ok(outcome)) => {
+                            if let Some(outcome) = outcome.as_ref() {
+                                return outcome.clone().map(Some);
+                            }
+                        }
+                        // The fetching caller went away without an outcome: fetch anew.
+                        Ok(Err(_)) => {}
+                    }
+                }
+            }
         }
-        let _single_flight = self.refresh.lock().await;
-        // Whoever held the lock before us may have refreshed already.
-        if let Some(token) = self.fresh() {
-            return Ok(Some(token));
-        }
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let (token, ttl) = self.fetch(client).await?;
-        self.secrets.add_recent(&token.value);
-        let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
-        *slot = Some(Cached {
-            token: token.clone(),
-            fresh_until: Instant::now() + ttl,
-        });
-        Ok(Some(token))
+    }
+
+    /// Fetches for everyone waiting on `guard`'s flight and publishes the outcome.
+    async fn lead(
+        &self,
+        client: &Client,
+        guard: FlightGuard<'_>,
+        deadline: tokio::time::Instant,
+        budget: Duration,
+    ) -> Result<Option<Token>, WxError> {
+        // Whoever fetched just before us may have filled the cache.
+        let outcome = if let Some(token) = self.fresh() {
+            Ok(token)
+        } else {
+            self.fetches.fetch_add(1, Ordering::Relaxed);
+            // A token fetch is a JSON call: bounded by the JSON timeout and
+            // by the caller's own deadline, whichever ends first.
+            let json = client.config().timeouts.json;
+            let (deadline, budget) = {
+                let own = tokio::time::Instant::now() + json;
+                if own < deadline {
+                    (own, json)
+                } else {
+                    (deadline, budget)
+                }
+            };
+            // The fetch bounds itself (the HTTP deadline, the provider's JSON
+            // timeout with its own TOKEN_ERROR); this is only a backstop.
+            let backstop = deadline + Duration::from_millis(100);
+            let fetched = tokio::time::timeout_at(backstop, self.fetch(client, deadline, budget))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(WxError::timeout(format!(
+                        "fetching the access token timed out after {} ms",
+                        budget.as_millis()
+                    )))
+                });
+            fetched.map(|(token, ttl)| {
+                self.secrets.add_recent(&token.value);
+                let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
+                *slot = Some(Cached {
+                    token: token.clone(),
+                    fresh_until: Instant::now() + ttl,
+                });
+                token
+            })
+        };
+        guard.tx.send_replace(Some(outcome.clone()));
+        drop(guard);
+        outcome.map(Some)
     }
 
     /// Drops the cached token, but only if it is the one that failed: a
@@ -128,13 +240,18 @@ impl TokenManager {
             .map(|c| c.token.clone())
     }
 
-    async fn fetch(&self, client: &Client) -> Result<(Token, Duration), WxError> {
+    async fn fetch(
+        &self,
+        client: &Client,
+        deadline: tokio::time::Instant,
+        budget: Duration,
+    ) -> Result<(Token, Duration), WxError> {
         match &self.credential {
             Credential::AppSecret {
                 appid,
                 secret,
                 mode,
-            } => fetch_from_wechat(client, appid, secret, *mode).await,
+            } => fetch_from_wechat(client, appid, secret, *mode, deadline, budget).await,
             Credential::AccessToken(supply) => {
                 let limit = client.config().timeouts.json;
                 from_supply(supply, "access_token", "accessToken", limit).await
@@ -230,6 +347,8 @@ async fn fetch_from_wechat(
     appid: &str,
     secret: &str,
     mode: TokenMode,
+    deadline: tokio::time::Instant,
+    budget: Duration,
 ) -> Result<(Token, Duration), WxError> {
     let (request, endpoint) = match mode {
         TokenMode::Stable => {
@@ -240,7 +359,9 @@ async fn fetch_from_wechat(
                 "force_refresh": false,
             });
             (
-                Request::post_json("/cgi-bin/stable_token", Bytes::from(body.to_string())),
+                // force_refresh: false — asking again returns the same token.
+                Request::post_json("/cgi-bin/stable_token", Bytes::from(body.to_string()))
+                    .idempotent(),
                 "stable_token",
             )
         }
@@ -256,11 +377,12 @@ async fn fetch_from_wechat(
                 body: RequestBody::Empty,
                 timeout: TimeoutClass::Json,
                 max_reply_bytes: 64 * 1024,
+                retry: Retry::Idempotent,
             },
             "token",
         ),
     };
-    let reply = client.send(&request, None).await?;
+    let reply = client.send_until(&request, None, deadline, budget).await?;
     let parsed: TokenReply = serde_json::from_slice(&reply.body).map_err(|_| {
         WxError::http_status(
             reply.status,

@@ -49,5 +49,28 @@ fn error_object<'e>(env: &'e Env, err: &WxError) -> Result<Object<'e>> {
     if let Some(status) = err.status {
         obj.set("statusCode", status)?;
     }
+    if !err.file_list.is_empty() {
+        obj.set("fileList", file_list(&err.file_list))?;
+    }
     Ok(obj)
+}
+
+/// `err.fileList` of a batch call that failed part-way.
+fn file_list(items: &[crate::error::BatchItemReport]) -> serde_json::Value {
+    let scrub = crate::secrets::scrub;
+    items
+        .iter()
+        .map(|item| {
+            let mut v = serde_json::json!({
+                "fileID": item.file_id,
+                "state": item.state.as_str(),
+                "status": item.status,
+                "errMsg": scrub(&item.err_msg),
+            });
+            if let Some(url) = &item.temp_file_url {
+                v["tempFileURL"] = serde_json::Value::from(url.as_str());
+            }
+            v
+        })
+        .collect()
 }
