@@ -614,3 +614,28 @@ test.serial('time waiting in the maxConcurrency queue counts toward the timeout'
   t.regex(results[2].reason.message, /timed out after 800 ms/)
   t.true(elapsed < 1500, `took ${elapsed} ms`)
 })
+
+test('a { mediaId } source answered with an HTML page is not stored as the file', async (t) => {
+  let cosUploads = 0
+  const { client, wechat } = await storageServer(t, {
+    tcb: () => {},
+    cos: (req, res) => {
+      cosUploads += 1
+      res.writeHead(204)
+      res.end()
+    },
+  })
+  wechat.server.removeAllListeners('request')
+  wechat.server.on('request', async (req, res) => {
+    for await (const _ of req);
+    if (req.url.startsWith('/cgi-bin/stable_token')) return tokenReply(res)
+    if (req.url.startsWith('/cgi-bin/media/get')) {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      return res.end('<html>login required</html>')
+    }
+    json(res, { errcode: 0, url: 'http://127.0.0.1:9/never', token: 'cos-tok-123456', authorization: 'auth-123456', file_id: 'cloud://env.b/a.png', cos_file_id: 'c' })
+  })
+  const err = await t.throwsAsync(client.uploadFile({ cloudPath: 'a.png', fileContent: { mediaId: 'm1' } }))
+  t.regex(err.message, /not media/)
+  t.is(cosUploads, 0)
+})

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::body::{IoStream, Reopen, StreamPayload};
 use super::{Limit, Opened, Payload, HEAD_BYTES};
-use crate::client::Client;
+use crate::client::{errcode_of, Client};
 use crate::error::{is_token_errcode, ErrorKind, WxError};
 use crate::storage::{self, TempUrlItem};
 
@@ -264,15 +264,36 @@ pub(super) async fn open_media(
         };
         let response = fetch.get().await?;
         if !is_json_reply(&response) {
+            // Only what is clearly media is media (an HTML error page is not):
+            // the same header rules as getTempMedia.
+            if response.status().is_success() {
+                crate::media_get::classify_media_reply(
+                    response.status().as_u16(),
+                    response.headers(),
+                    None,
+                )
+                .map_err(|e| {
+                    let mut err = WxError::new(
+                        ErrorKind::Source,
+                        e.err_code,
+                        format!("{} could not be fetched: {}", fetch.name, e.detail),
+                    );
+                    err.status = e.status;
+                    err
+                })?;
+            }
             return from_response(&fetch, response, limit).await;
         }
         let json = small_json(&fetch, response).await?;
-        if let Some(video) = json.get("video_url").and_then(Value::as_str) {
+        let video = json.get("video_url").and_then(Value::as_str);
+        if let Some(video) =
+            video.filter(|v| !v.trim().is_empty() && errcode_of(Some(&json)).is_none())
+        {
             let video = fetch_for(client, video, Vec::new(), limit.what)?;
             let response = video.get().await?;
             return from_response(&video, response, limit).await;
         }
-        let code = json.get("errcode").and_then(Value::as_i64).unwrap_or(-1);
+        let code = errcode_of(Some(&json)).unwrap_or(-1);
         if is_token_errcode(code) && !refreshed && client.tokens().can_refresh() {
             if let Some(token) = token {
                 client.tokens().invalidate(&token.value);
