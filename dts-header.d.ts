@@ -110,6 +110,22 @@ export interface WxMediaError extends Error {
   statusCode?: number
   /** COS `RequestId`, when COS reported one. */
   requestId?: string
+  /**
+   * A batch call (`getTempFileURL`, `deleteFile`) that failed part-way: every
+   * file's outcome, in input order (README "Cloud Base storage").
+   */
+  fileList?: BatchItemOutcome[]
+}
+
+/** One file of `WxMediaError.fileList`. */
+export interface BatchItemOutcome {
+  fileID: string
+  /** `done`: its call completed (status/errMsg are the server's answer); `failed`: its call failed (after TIMEOUT or NETWORK the server may still have acted); `notAttempted`: never sent. */
+  state: 'done' | 'failed' | 'notAttempted'
+  status: number
+  errMsg: string
+  /** `getTempFileURL` only. */
+  tempFileURL?: string
 }
 
 /** `true` when `e` is a wx-media failure; narrows it to `WxMediaError`. */
