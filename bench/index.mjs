@@ -359,6 +359,15 @@ if (cfg.out) {
   writeFileSync(cfg.out, renderReport({ meta, cfg, cells, summary, targets, extras, unavailable, aborted, jsonlPath: path.relative(ROOT, jsonlPath) }))
   console.log(`\nwrote ${path.relative(process.cwd(), cfg.out) || cfg.out}`)
 }
+if (cfg.out && cfg.extras && !aborted && args.url !== false) {
+  // Seed 000 (upload from a URL) has its own runner; it adds its section to the report.
+  console.log('\nupload from URL (bench/url-flow.mjs) ...')
+  const r = await new Promise((resolve) => {
+    const child = track(spawn(process.execPath, [path.join(here, 'url-flow.mjs'), '--out', cfg.out], { cwd: ROOT, stdio: 'inherit' }))
+    child.on('close', resolve)
+  })
+  if (r !== 0) failures++
+}
 if (smoke) {
   writeFileSync(path.join(RESULTS, 'smoke.md'), `# bench smoke (${meta.date})\n\nserver: ${meta.server}\n\n${tables}`)
 }

@@ -30,7 +30,9 @@ const opt = {
   warmupMax: Number(a['warmup-max'] ?? 2000),
   serverPid: Number(a['server-pid'] ?? 0),
   timeoutMs: Number(a.timeout ?? 0),
-  payloadFile: a.payload ? String(a.payload) : ''
+  payloadFile: a.payload ? String(a.payload) : '',
+  // Upload-from-URL flow (bench/url-flow.mjs): where the image is served.
+  sourceUrl: a['source-url'] ? String(a['source-url']) : ''
 }
 const base = { client: opt.client, size: opt.size, concurrency: opt.concurrency, pid: process.pid }
 let printed = false
