@@ -28,6 +28,25 @@ export async function typeChecks(): Promise<void> {
   // @ts-expect-error a string is not media
   await client.uploadTempMedia({ type: 'image', media: { value: 'data' } })
 
+  // every upload source kind (issue 9): files, streams, URLs, mediaId, fileID
+  const { createReadStream } = await import('node:fs')
+  const { Readable } = await import('node:stream')
+  async function* chunks(): AsyncGenerator<Uint8Array> { yield new Uint8Array(8) }
+  await client.uploadTempMedia({ type: 'image', media: { value: createReadStream('a.png') } })
+  await client.uploadTempMedia({ type: 'image', media: { value: Readable.from([Buffer.alloc(8)]) } })
+  await client.uploadTempMedia({ type: 'image', media: { value: chunks() } })
+  await client.uploadTempMedia({ type: 'image', media: { value: { url: 'https://cdn.example/a.png', headers: { referer: 'x' } } } })
+  await client.uploadTempMedia({ type: 'image', media: { value: new URL('https://cdn.example/a.png') } })
+  await client.uploadTempMedia({ type: 'image', media: { value: { fileID: 'cloud://env.b/a.png' } } })
+  await client.uploadFile({ cloudPath: 'a.png', fileContent: { mediaId: 'M' } })
+  await wx.openapi.security.imgSecCheck({ media: { value: { url: 'https://cdn.example/a.png' } } })
+  // @ts-expect-error a source object needs url, mediaId or fileID
+  await client.uploadFile({ cloudPath: 'a.png', fileContent: { path: 'a.png' } })
+  // @ts-expect-error headers are strings
+  await client.uploadFile({ cloudPath: 'a.png', fileContent: { url: 'https://x/a', headers: { n: 1 } } })
+  const sourceCode: WxMediaErrorCode = 'SOURCE_ERROR'
+  void sourceCode
+
   // type is the literal union, errMsg the literal template
   const kind: 'image' | 'voice' | 'video' | 'thumb' = fromBytes.type
   const msg: 'uploadTempMedia:ok' | 'openapi.customerServiceMessage.uploadTempMedia:ok' = fromBuffer.errMsg
