@@ -131,7 +131,8 @@ function render (meta, rows) {
     `\`node bench/url-flow.mjs\` (part of \`npm run bench\`), ${meta.date}, ${meta.node}, ${meta.cpus}; ` +
     `emulator \`--lean\` on CPU 0 serving the image from its \`/__cdn/\` route with a Content-Length, ` +
     `each client a fresh process on CPU 1${meta.pinned ? '' : ' (not pinned: no taskset)'}; ${cfg.reps} runs of ${cfg.windowMs} ms per cell, medians. ` +
-    'CPU per upload is the client process (JS and Rust threads); peak RSS is its maxRSS; server CPU is the emulator serving both the image and the upload.', '']
+    'CPU per upload is the client process (JS and Rust threads); peak RSS is its maxRSS; server CPU is the emulator serving both the image and the upload.' +
+    (Number.isFinite(meta.loadavg) ? ` The 1-minute load average was ${meta.loadavg.toFixed(1)} on ${os.cpus().length} CPUs when the run started: above 1 per CPU, uploads/s are disturbed by other work and CPU per upload is the steadier figure.` : ''), '']
   for (const size of cfg.sizes) {
     for (const c of cfg.concurrency) {
       lines.push(`**${sizeLabel(size)}, concurrency ${c}**`, '', '| client | uploads/s | CPU ms/upload | peak RSS MiB | server CPU % |', '|---|---:|---:|---:|---:|')
@@ -168,7 +169,7 @@ if (args['report-from']) {
 mkdirSync(RESULTS, { recursive: true })
 const date = new Date().toISOString()
 const jsonl = path.join(RESULTS, `url-flow-${date.replace(/[:.]/g, '-')}.jsonl`)
-const meta = { kind: 'meta', date, node: process.version, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`, pinned: cfg.pin, cfg, jsonl: path.relative(ROOT, jsonl) }
+const meta = { kind: 'meta', date, loadavg: os.loadavg()[0], node: process.version, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`, pinned: cfg.pin, cfg, jsonl: path.relative(ROOT, jsonl) }
 appendFileSync(jsonl, JSON.stringify(meta) + '\n')
 const srv = await startEmulator()
 const runs = []
