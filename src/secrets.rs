@@ -490,6 +490,41 @@ mod tests {
     }
 
     #[test]
+    fn random_texts_never_panic_and_never_keep_the_secret() {
+        const PIECES: [&str; 14] = [
+            "%",
+            "%2",
+            "%2F",
+            "%e4%b8",
+            "秘",
+            "é",
+            "\\",
+            "\"",
+            "=",
+            "access_token",
+            "\":",
+            " ",
+            "@",
+            "://",
+        ];
+        let forms = forms_of(TOKEN).expect("long enough");
+        let known: Vec<&str> = forms.0.iter().map(String::as_str).collect();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..rng.usize(0..12) {
+                match rng.u8(0..4) {
+                    0 => text.push_str(TOKEN),
+                    1 => text.push_str(&TOKEN[..rng.usize(0..TOKEN.len())]),
+                    _ => text.push_str(PIECES[rng.usize(0..PIECES.len())]),
+                }
+            }
+            let out = scrub_with(&text, &known);
+            assert!(!out.contains(TOKEN), "{text:?} → {out:?}");
+        }
+    }
+
+    #[test]
     fn registered_secrets_are_masked_everywhere() {
         let set = Secrets::new();
         set.add_permanent("perm-secret-value");

@@ -179,3 +179,13 @@ pub(crate) fn transport_error(e: reqwest::Error, path: &str, timeout: Duration) 
     }
     WxError::network(detail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_connections_are_dropped_before_servers_drop_them() {
+        assert!(POOL_IDLE_TIMEOUT <= Duration::from_secs(20));
+    }
+}
