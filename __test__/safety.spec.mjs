@@ -278,3 +278,21 @@ test('a provider that fails once is asked again on the next call', async (t) => 
   t.is(r.fileList.length, 1)
   t.is(calls, 2)
 })
+
+for (const expiresIn of ['9223372036854775807', '18446744073709551615', '1e300', '-5', '0', '7200.5', '"7200"', 'null', '{}']) {
+  test(`expires_in ${expiresIn} from stable_token is clamped: the call works and the token is reused`, async (t) => {
+    const emu = await startEmulator(t)
+    const token = emu.issueToken()
+    emu.injectFault({
+      path: '/cgi-bin/stable_token',
+      body: `{"access_token":"${token}","expires_in":${expiresIn}}`,
+      contentType: 'application/json',
+    })
+    const client = clientFor(emu)
+    const fileList = ['cloud://e.b/a.png']
+    t.is((await client.getTempFileURL({ fileList })).fileList.length, 1)
+    t.is((await client.getTempFileURL({ fileList })).fileList.length, 1)
+    t.is(requestsTo(emu, '/cgi-bin/stable_token').length, 1)
+    t.is(requestsTo(emu, '/tcb/batchdownloadfile').length, 2)
+  })
+}

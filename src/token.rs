@@ -76,7 +76,8 @@ impl Drop for FlightGuard<'_> {
 #[derive(Deserialize)]
 struct TokenReply {
     access_token: Option<String>,
-    expires_in: Option<i64>,
+    /// Untrusted: any JSON (see `trusted_expires_in`).
+    expires_in: Option<serde_json::Value>,
     errcode: Option<i64>,
     errmsg: Option<String>,
 }
@@ -213,7 +214,8 @@ impl TokenManager {
                 let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
                 *slot = Some(Cached {
                     token: token.clone(),
-                    fresh_until: Instant::now() + ttl,
+                    // A TTL too large for the clock means "for as long as we run".
+                    fresh_until: fresh_until(ttl),
                 });
                 token
             })
@@ -394,7 +396,7 @@ async fn fetch_from_wechat(
     })?;
     match (parsed.errcode.unwrap_or(0), parsed.access_token) {
         (0, Some(value)) if !value.is_empty() => {
-            let expires_in = parsed.expires_in.unwrap_or(7200).max(0) as u64;
+            let expires_in = trusted_expires_in(parsed.expires_in.as_ref());
             Ok((token(&value, "access_token"), cache_ttl(expires_in)))
         }
         (code, _) => {
@@ -409,6 +411,30 @@ async fn fetch_from_wechat(
             ))
         }
     }
+}
+
+/// WeChat tokens live 7200 s; a reply is not trusted beyond that.
+const MAX_EXPIRES_IN: u64 = 7200;
+/// Below this a token would be fetched again almost at once.
+const MIN_EXPIRES_IN: u64 = 60;
+
+/// `expires_in` from a token reply, clamped to [60 s, 7200 s]: absurd
+/// (2^63−1, 1e300), negative, zero and fractional values are untrusted input,
+/// and a missing or non-numeric one counts as WeChat's documented 7200 s.
+pub fn trusted_expires_in(value: Option<&serde_json::Value>) -> u64 {
+    let Some(secs) = value.and_then(serde_json::Value::as_f64) else {
+        return MAX_EXPIRES_IN;
+    };
+    // `as` saturates (negative → 0); the clamp keeps it in range.
+    (secs.floor() as u64).clamp(MIN_EXPIRES_IN, MAX_EXPIRES_IN)
+}
+
+/// `now + ttl`, or a far-off instant when that would overflow the clock.
+fn fresh_until(ttl: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(ttl)
+        .or_else(|| now.checked_add(STATIC_TOKEN_TTL))
+        .unwrap_or(now)
 }
 
 /// How long to reuse a token WeChat said is valid for `expires_in` seconds:
@@ -431,6 +457,36 @@ mod tests {
         assert_eq!(cache_ttl(7200), Duration::from_secs(6900));
         assert_eq!(cache_ttl(500), Duration::from_secs(250));
         assert_eq!(cache_ttl(0), Duration::ZERO);
+    }
+
+    #[test]
+    fn expires_in_is_clamped_and_never_overflows() {
+        use serde_json::json;
+        let cases = [
+            (json!(7200), 7200),
+            (json!(9_223_372_036_854_775_807_i64), 7200),
+            (json!(18_446_744_073_709_551_615_u64), 7200),
+            (json!(1e300), 7200),
+            (json!(-5), 60),
+            (json!(i64::MIN), 60),
+            (json!(0), 60),
+            (json!(7199.9), 7199),
+            (json!(59.5), 60),
+            (json!("7200"), 7200),
+            (json!(null), 7200),
+            (json!({}), 7200),
+        ];
+        for (value, secs) in cases {
+            assert_eq!(trusted_expires_in(Some(&value)), secs, "{value}");
+        }
+        assert_eq!(trusted_expires_in(None), 7200);
+        // The cache deadline of any trusted value, or even a huge TTL, is computable.
+        let reply: TokenReply =
+            serde_json::from_str(r#"{"access_token":"T","expires_in":9223372036854775807}"#)
+                .expect("parses");
+        let ttl = cache_ttl(trusted_expires_in(reply.expires_in.as_ref()));
+        assert_eq!(ttl, Duration::from_secs(6900));
+        assert!(fresh_until(Duration::MAX) > Instant::now());
     }
 
     #[test]
