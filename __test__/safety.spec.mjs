@@ -296,3 +296,103 @@ for (const expiresIn of ['9223372036854775807', '18446744073709551615', '1e300',
     t.is(requestsTo(emu, '/tcb/batchdownloadfile').length, 2)
   })
 }
+
+/** `props` plus a getter `name` that throws `value`. */
+const throwing = (name, value = new Error(`boom ${name}`), props = {}) =>
+  Object.defineProperty({ ...props }, name, {
+    enumerable: true,
+    get() {
+      throw value
+    },
+  })
+const trap = (target, message) =>
+  new Proxy(target, {
+    get() {
+      throw new Error(message)
+    },
+  })
+
+test('a throwing getter or Proxy trap at any level rejects the call INVALID_PARAM; nothing escapes later', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const seen = []
+  const onRejection = (e) => seen.push(e)
+  process.on('unhandledRejection', onRejection)
+  t.teardown(() => process.off('unhandledRejection', onRejection))
+  const fileID = 'cloud://e.b/a.png'
+  const media = { contentType: 'image/png', value: PNG }
+  const cases = {
+    'uploadFile: cloudPath getter': () => client.uploadFile(throwing('cloudPath', undefined, { fileContent: PNG })),
+    'uploadFile: fileContent getter': () => client.uploadFile(throwing('fileContent', undefined, { cloudPath: 'a.png' })),
+    'uploadFile: args Proxy': () => client.uploadFile(trap({}, 'args trap')),
+    'uploadFile: config getter': () => client.uploadFile({ cloudPath: 'a.png', fileContent: PNG, config: throwing('env') }),
+    'uploadFile: config Proxy': () => client.uploadFile({ cloudPath: 'a.png', fileContent: PNG, config: trap({}, 'config trap') }),
+    'uploadFile: thrown non-Error': () => client.uploadFile(throwing('cloudPath', 42)),
+    'uploadFile: thrown null': () => client.uploadFile(throwing('cloudPath', null)),
+    'uploadTempMedia: type getter': () => client.uploadTempMedia(throwing('type', undefined, { media })),
+    'uploadTempMedia: media getter': () => client.uploadTempMedia(throwing('media', undefined, { type: 'image' })),
+    'uploadTempMedia: media.value getter': () => client.uploadTempMedia({ type: 'image', media: throwing('value', undefined, { contentType: 'image/png' }) }),
+    'uploadTempMedia: media.contentType getter': () => client.uploadTempMedia({ type: 'image', media: throwing('contentType', undefined, { value: PNG }) }),
+    'uploadTempMedia: media Proxy': () => client.uploadTempMedia({ type: 'image', media: trap({}, 'media trap') }),
+    'getTempMedia: mediaId getter': () => client.getTempMedia(throwing('mediaId')),
+    'downloadFile: fileID getter': () => client.downloadFile(throwing('fileID')),
+    'downloadFile: config Proxy': () => client.downloadFile({ fileID, config: trap({}, 'config trap') }),
+    'getTempFileURL: fileList getter': () => client.getTempFileURL(throwing('fileList')),
+    'getTempFileURL: item fileID getter': () => client.getTempFileURL({ fileList: [throwing('fileID')] }),
+    'getTempFileURL: item maxAge getter': () => client.getTempFileURL({ fileList: [throwing('maxAge', undefined, { fileID })] }),
+    'getTempFileURL: item Proxy': () => client.getTempFileURL({ fileList: [trap({}, 'item trap')] }),
+    'getTempFileURL: fileList Proxy element trap': () =>
+      client.getTempFileURL({ fileList: new Proxy([fileID], { get: (o, k) => (k === '0' ? boom('element trap') : Reflect.get(o, k)) }) }),
+    'deleteFile: fileList Proxy length trap': () =>
+      client.deleteFile({ fileList: new Proxy([fileID], { get: (o, k) => (k === 'length' ? boom('length trap') : Reflect.get(o, k)) }) }),
+    'deleteFile: non-string item in a Proxy array': () => client.deleteFile({ fileList: new Proxy([throwing('x')], {}) }),
+    'module-level uploadFile': () => wx.uploadFile(throwing('cloudPath')),
+  }
+  for (const [name, call] of Object.entries(cases)) {
+    let promise
+    t.notThrows(() => {
+      promise = call()
+    }, name)
+    t.true(promise instanceof Promise, name)
+    const e = await t.throwsAsync(promise, undefined, name)
+    t.is(e.code, 'INVALID_PARAM', `${name}: ${e.message}`)
+    t.is(typeof e.errCode, 'number', name)
+    t.is(typeof e.errMsg, 'string', name)
+  }
+  // The binding left no exception pending: the next calls work and nothing surfaces later.
+  const r = await client.uploadFile({ cloudPath: 'after.png', fileContent: PNG })
+  t.is(r.errMsg, 'uploadFile:ok')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.deepEqual(seen, [])
+  t.deepEqual(uncaught, [])
+  t.is(requestsTo(emu, '/cos/').length, 1)
+})
+
+function boom(message) {
+  throw new Error(message)
+}
+
+test('fileList may be a Proxy over an array (Vue reactive arrays): accepted like the array', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const a = await client.uploadFile({ cloudPath: 'p/a.png', fileContent: PNG })
+  const b = await client.uploadFile({ cloudPath: 'p/b.png', fileContent: PNG })
+  const reactive = (array) => new Proxy(array, { get: (o, k, r) => Reflect.get(o, k, r) })
+  t.true(Array.isArray(reactive([])))
+  const urls = await client.getTempFileURL({ fileList: reactive([a.fileID, reactive({ fileID: b.fileID, maxAge: 60 })]) })
+  t.deepEqual(urls.fileList.map((f) => f.fileID), [a.fileID, b.fileID])
+  t.true(urls.fileList.every((f) => f.status === 0 && f.tempFileURL.startsWith('http://127.0.0.1')))
+  // Nested Proxies: a Proxy over a Proxy over an array.
+  const deleted = await client.deleteFile({ fileList: reactive(reactive([a.fileID, b.fileID])) })
+  t.deepEqual(deleted.fileList.map((f) => [f.fileID, f.status]), [[a.fileID, 0], [b.fileID, 0]])
+  // Still refused: array-likes that Array.isArray rejects, and an empty Proxy array.
+  await t.throwsAsync(client.deleteFile({ fileList: { length: 1, 0: a.fileID } }), {
+    code: 'INVALID_PARAM',
+    message: /fileList must be an array, got an object/,
+  })
+  await t.throwsAsync(client.deleteFile({ fileList: reactive([]) }), { code: 'INVALID_PARAM', message: /fileList is empty/ })
+  await t.throwsAsync(client.deleteFile({ fileList: new Proxy([], { get: (o, k) => (k === 'length' ? 2 ** 32 - 1 : Reflect.get(o, k)) }) }), {
+    code: 'INVALID_PARAM',
+    message: /at most 100000/,
+  })
+})

@@ -5,6 +5,7 @@
 //! functions look unused there.
 #![cfg_attr(test, allow(dead_code))]
 mod args;
+mod arrays;
 mod bytes;
 mod client;
 mod emulator;

@@ -8,6 +8,7 @@ use napi_derive::napi;
 use super::args::{
     count_value, describe, env_value, object_arg, prop, required_string, ArgResult, EnvValue,
 };
+use super::arrays::array_items;
 use super::media::release_on_js_thread;
 use super::source::source_value;
 use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
@@ -287,18 +288,17 @@ pub fn download_file<'e>(
     )
 }
 
-/// The `fileList` array of a batch call.
+/// The `fileList` array of a batch call: anything `Array.isArray` accepts,
+/// including a Proxy over an array (Vue's reactive arrays).
 fn file_list<'e>(obj: &Object<'e>, usage: &str) -> ArgResult<Vec<Unknown<'e>>> {
     let list = prop(obj, "fileList")?
         .ok_or_else(|| WxError::invalid_param(format!("fileList is missing: pass {usage}")))?;
-    if !list.is_array().unwrap_or(false) {
-        return Err(WxError::invalid_param(format!(
+    let items = array_items(list, "fileList")?.ok_or_else(|| {
+        WxError::invalid_param(format!(
             "fileList must be an array, got {}",
             describe(&list)
-        )));
-    }
-    let items: Vec<Unknown<'e>> = Vec::from_unknown(list)
-        .map_err(|e| WxError::invalid_param(format!("cannot read fileList: {}", e.reason)))?;
+        ))
+    })?;
     if items.is_empty() {
         return Err(WxError::invalid_param(format!(
             "fileList is empty: pass {usage}"
