@@ -396,3 +396,79 @@ test('fileList may be a Proxy over an array (Vue reactive arrays): accepted like
     message: /at most 100000/,
   })
 })
+
+const badCloudPaths = [
+  ['../b.png', /must not contain '\.\.' segments/],
+  ['a/../../b.png', /must not contain '\.\.' segments/],
+  ['./a/./b.png', /must not contain '\.' segments/],
+  ['a/..', /'\.\.' segments/],
+  ['invoice\u202Egnp.exe', /bidirectional control character U\+202E at byte 7/],
+  ['a\u2066b.png', /bidirectional control character U\+2066/],
+  ['a\u200Fb.png', /bidirectional control character U\+200F/],
+  ['a\u061Cb.png', /bidirectional control character U\+061C/],
+  ['a\u200Bb.png', /zero-width character U\+200B/],
+  ['a\u2060b.png', /zero-width character U\+2060/],
+  ['\uFEFFa.png', /zero-width character U\+FEFF at byte 0/],
+  ['a\u00ADb.png', /invisible format character U\+00AD/],
+  ['a\u{E0041}b.png', /invisible format character U\+E0041/],
+  ['a\uD800b.png', /not valid UTF-16: a lone surrogate \(U\+D800\) at index 1/],
+  ['a/\uDC00.png', /lone surrogate \(U\+DC00\) at index 2/],
+  ['\uD83D', /lone surrogate \(U\+D83D\) at index 0/],
+]
+
+test('cloudPath: dot segments, bidi controls, invisible characters and lone surrogates are refused before any request', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  for (const [cloudPath, message] of badCloudPaths) {
+    const e = await t.throwsAsync(client.uploadFile({ cloudPath, fileContent: PNG }), { code: 'INVALID_PARAM' })
+    t.regex(e.errMsg, message, JSON.stringify(cloudPath))
+    t.regex(e.errMsg, /^uploadFile:fail cloudPath /)
+  }
+  t.is(requestsTo(emu, '/tcb/uploadfile').length, 0)
+  // Well-formed text that merely looks unusual is fine.
+  for (const cloudPath of ['图片/猫.jpg', 'a/😀.png', 'x/.hidden', 'a..b/c...png']) {
+    const r = await client.uploadFile({ cloudPath, fileContent: PNG })
+    t.true(r.fileID.endsWith(`/${cloudPath}`))
+  }
+})
+
+test('the emulator treats keys literally and refuses what the client refuses: x/../victim.bin never reads victim.bin', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const victim = await client.uploadFile({ cloudPath: 'victim.bin', fileContent: PNG })
+  const token = emu.issueToken()
+  const tcb = (api, body) =>
+    fetch(`${emu.url}/tcb/${api}?access_token=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ env: emu.env, ...body }),
+    }).then((r) => r.json())
+  for (const [path] of badCloudPaths.filter(([p]) => p.isWellFormed())) {
+    const ticket = await tcb('uploadfile', { path })
+    t.not(ticket.errcode, 0, path)
+    t.regex(ticket.errmsg, /cloud path is invalid/, path)
+  }
+  const bucketPrefix = victim.fileID.slice(0, victim.fileID.lastIndexOf('/victim.bin'))
+  const sneaky = `${bucketPrefix}/x/../victim.bin`
+  const links = await tcb('batchdownloadfile', { file_list: [{ fileid: sneaky, max_age: 60 }] })
+  t.is(links.file_list.length, 1)
+  t.not(links.file_list[0].status, 0)
+  t.falsy(links.file_list[0].download_url)
+  // The real link, with the key rewritten to climb out of a directory, is not served.
+  const good = await tcb('batchdownloadfile', { file_list: [{ fileid: victim.fileID, max_age: 60 }] })
+  const url = new URL(good.file_list[0].download_url)
+  // node:http sends the path as written (fetch would resolve the dot segment itself).
+  const escaped = `${url.pathname.replace('/victim.bin', '/x/%2E%2E/victim.bin')}${url.search}`
+  const res = await new Promise((resolve, reject) =>
+    http.get({ host: url.hostname, port: url.port, path: escaped }, (r) => {
+      const chunks = []
+      r.on('data', (c) => chunks.push(c))
+      r.on('end', () => resolve({ status: r.statusCode, body: Buffer.concat(chunks).toString() }))
+    }).on('error', reject),
+  )
+  t.is(res.status, 404)
+  t.regex(res.body, /NoSuchKey/)
+  // The client refuses the sneaky fileID's download without leaking victim.bin's bytes.
+  const e = await t.throwsAsync(client.downloadFile({ fileID: sneaky }))
+  t.not(e.code, undefined)
+})

@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod batch;
 mod bindings;
 pub mod client;
+pub mod cloud_path;
 pub mod config;
 pub mod cos;
 pub mod emulator;

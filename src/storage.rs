@@ -29,7 +29,6 @@ pub const DEFAULT_MAX_AGE: u64 = 86_400;
 pub const MAX_MAX_AGE: u64 = 86_400;
 /// Lifetime of the link `downloadFile` fetches through.
 const DOWNLOAD_LINK_MAX_AGE: u64 = 600;
-const MAX_CLOUD_PATH_BYTES: usize = 850;
 
 /// The env a call uses: the call's `config.env`, else the client's.
 pub fn resolve_env(call_env: Option<String>, client: &Client) -> Result<String, WxError> {
@@ -43,31 +42,7 @@ pub fn resolve_env(call_env: Option<String>, client: &Client) -> Result<String, 
         })
 }
 
-pub fn check_cloud_path(path: &str) -> Result<(), WxError> {
-    if path.is_empty() {
-        return Err(WxError::invalid_param(
-            "cloudPath is empty: pass a path such as 'images/a.png'",
-        ));
-    }
-    if path.starts_with('/') {
-        return Err(WxError::invalid_param(format!(
-            "cloudPath must not start with '/': use '{}'",
-            path.trim_start_matches('/')
-        )));
-    }
-    if path.len() > MAX_CLOUD_PATH_BYTES {
-        return Err(WxError::invalid_param(format!(
-            "cloudPath is {} bytes long; the limit is {MAX_CLOUD_PATH_BYTES} bytes",
-            path.len()
-        )));
-    }
-    if path.chars().any(char::is_control) {
-        return Err(WxError::invalid_param(
-            "cloudPath contains control characters",
-        ));
-    }
-    Ok(())
-}
+pub use crate::cloud_path::check_cloud_path;
 
 pub fn check_file_id(file_id: &str, what: &str) -> Result<(), WxError> {
     if !file_id.starts_with("cloud://") || file_id.len() <= "cloud://".len() {

@@ -189,12 +189,7 @@ pub fn upload_file<'e>(
     );
     let prepared = client.and_then(|client| {
         let obj = object_arg(args, "{ cloudPath, fileContent, config?: { env } }")?;
-        let cloud_path = required_string(
-            &obj,
-            "cloudPath",
-            "cloudPath",
-            "pass a path such as 'images/a.png'",
-        )?;
+        let cloud_path = cloud_path_arg(&obj)?;
         // Checked here as well as in the core: before `fileContent` is read,
         // so a bad path does not close the caller's ReadStream.
         storage::check_cloud_path(&cloud_path)?;
@@ -286,6 +281,26 @@ pub fn download_file<'e>(
             })
         },
     )
+}
+
+/// `cloudPath`, read as UTF-16 so that a lone surrogate is refused rather
+/// than silently turned into U+FFFD.
+fn cloud_path_arg(obj: &Object) -> ArgResult<String> {
+    match prop(obj, "cloudPath")? {
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
+            let units = Utf16String::from_unknown(v).map_err(|e| {
+                WxError::invalid_param(format!("cannot read cloudPath: {}", e.reason))
+            })?;
+            crate::cloud_path::from_utf16(&units)
+        }
+        Some(v) => Err(WxError::invalid_param(format!(
+            "cloudPath must be a string, got {}",
+            describe(&v)
+        ))),
+        None => Err(WxError::invalid_param(
+            "cloudPath is missing: pass a path such as 'images/a.png'",
+        )),
+    }
 }
 
 /// The `fileList` array of a batch call: anything `Array.isArray` accepts,

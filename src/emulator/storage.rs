@@ -23,7 +23,6 @@ const MAX_BATCH: usize = 50;
 /// Link lifetime when an item has no `max_age` ("默认86400").
 const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
 /// The cloud path limit from the SDKs.
-const MAX_PATH_BYTES: usize = 850;
 const X_COS_REQUEST_ID: HeaderName = HeaderName::from_static("x-cos-request-id");
 pub(crate) const COS_PREFIX: &str = "/cos/";
 pub(crate) const DOWNLOAD_PREFIX: &str = "/tcb-dl/";
@@ -112,7 +111,7 @@ pub(crate) fn file_id_for(env: &str, path: &str) -> String {
 pub(crate) fn parse_file_id(shared: &Shared, file_id: &str) -> Option<FileId> {
     let (host, path) = file_id.strip_prefix("cloud://")?.split_once('/')?;
     let (env, bucket) = host.split_once('.')?;
-    if path.is_empty() || !shared.has_env(env) || bucket != bucket_for(env) {
+    if !is_valid_cloud_path(path) || !shared.has_env(env) || bucket != bucket_for(env) {
         return None;
     }
     Some(FileId {
@@ -121,12 +120,10 @@ pub(crate) fn parse_file_id(shared: &Shared, file_id: &str) -> Option<FileId> {
     })
 }
 
-/// The cloud path rules: non-empty, relative, bounded, printable.
+/// The client's cloud path rule (crate::cloud_path): keys are taken
+/// literally, so what could be resolved to another key is refused.
 pub(crate) fn is_valid_cloud_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && path.len() <= MAX_PATH_BYTES
-        && !path.chars().any(char::is_control)
+    crate::cloud_path::check(path).is_ok()
 }
 
 fn invalid_params(detail: &str) -> WxError {
@@ -175,8 +172,9 @@ fn upload_ticket(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
         .get("path")
         .ok_or_else(|| missing("path"))?
         .as_str()
-        .filter(|p| is_valid_cloud_path(p))
         .ok_or_else(|| invalid_params("cloud path is invalid"))?;
+    crate::cloud_path::check(path)
+        .map_err(|why| invalid_params(&format!("cloud path is invalid: {why}")))?;
     let now = shared.clock.now_ms();
     let bucket = bucket_for(env);
     let authorization = cos_authorization(now / 1000);
@@ -493,6 +491,7 @@ pub(crate) fn handle_download(shared: &Shared, req: &Incoming) -> Reply {
     }
     let Some((bucket, path)) = req.decoded_path_after(DOWNLOAD_PREFIX).and_then(|rest| {
         rest.split_once('/')
+            .filter(|(_, p)| is_valid_cloud_path(p))
             .map(|(b, p)| (b.to_owned(), p.to_owned()))
     }) else {
         return cos_error(
@@ -651,6 +650,9 @@ mod tests {
         assert!(!is_valid_cloud_path("/a.png"));
         assert!(!is_valid_cloud_path("a\nb"));
         assert!(!is_valid_cloud_path(&"x".repeat(851)));
+        assert!(!is_valid_cloud_path("x/../victim.bin"));
+        assert!(!is_valid_cloud_path("./a.png"));
+        assert!(!is_valid_cloud_path("a\u{202E}b"));
     }
 
     #[test]
