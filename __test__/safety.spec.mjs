@@ -251,12 +251,14 @@ for (const option of ['accessToken', 'cloudbaseAccessToken']) {
   for (const [name, [provider, message]] of Object.entries(badProviders)) {
     test(`${option} provider that ${name}: the call rejects TOKEN_ERROR, nothing is thrown at the process`, async (t) => {
       const emu = await startEmulator(t)
-      const client = new wx.WxClient({ baseUrl: emu.url, env: emu.env, [option]: provider, timeout: { json: 300 } })
+      // Only the provider that never settles should meet the timeout, however busy the machine.
+      const json = name === 'never settles' ? 300 : 30_000
+      const client = new wx.WxClient({ baseUrl: emu.url, env: emu.env, [option]: provider, timeout: { json } })
       const started = Date.now()
       const e = await t.throwsAsync(client.getTempFileURL({ fileList: ['cloud://e.b/a.png'] }), { code: 'TOKEN_ERROR' })
       t.regex(e.errMsg, new RegExp(message.source.replace('accessToken', option)))
       t.is(typeof e.errCode, 'number')
-      t.true(Date.now() - started < 10_000)
+      t.true(Date.now() - started < 30_000)
       t.is(requestsTo(emu, '/tcb/').length, 0)
       await new Promise((resolve) => setTimeout(resolve, 50))
       t.deepEqual(uncaught, [])
