@@ -474,3 +474,30 @@ test('the emulator treats keys literally and refuses what the client refuses: x/
   const e = await t.throwsAsync(client.downloadFile({ fileID: sneaky }))
   t.not(e.code, undefined)
 })
+
+test.serial('a stream source whose chunks are transferred right after being yielded stores what was yielded', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  const chunks = []
+  for (let i = 0; i < 4; i++) {
+    const u8 = new Uint8Array(2 * MiB)
+    fillPayload(u8)
+    chunks.push(u8)
+  }
+  const expected = sha256(Buffer.concat(chunks))
+  async function* source() {
+    for (const u8 of chunks) {
+      // Take the memory away once the chunk has been handed over.
+      setImmediate(() => {
+        structuredClone(u8.buffer, { transfer: [u8.buffer] })
+        gc()
+      })
+      yield u8
+    }
+  }
+  const r = await client.uploadFile({ cloudPath: 'streamed.bin', fileContent: source() })
+  t.is(r.errMsg, 'uploadFile:ok')
+  t.true(chunks.every((u8) => u8.byteLength === 0), 'every chunk was detached')
+  const back = await client.downloadFile({ fileID: r.fileID })
+  t.is(sha256(back.fileContent), expected)
+})

@@ -20,6 +20,13 @@ function isPathStream(v) {
   )
 }
 
+/** A Buffer with its own ArrayBuffer (not the shared pool) holding `bytes`. */
+function privateCopy(bytes) {
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength)
+  copy.set(bytes)
+  return copy
+}
+
 /** `pull(stop)` over an async iterator: the next chunk as a Buffer, or null at the end. */
 function puller(value, what) {
   const iterator = value[Symbol.asyncIterator]()
@@ -43,8 +50,10 @@ function puller(value, what) {
         return null
       }
       const chunk = step.value
-      if (Buffer.isBuffer(chunk)) return chunk
-      if (isBytes(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      // A private copy, never the caller's chunk: the addon reads it on another
+      // thread after this returns, and the caller could transfer or resize its
+      // own buffer meanwhile. No one else can reach the copy.
+      if (isBytes(chunk)) return privateCopy(chunk)
       stop()
       const kind = chunk === null ? 'null' : typeof chunk === 'string' ? 'a string' : typeof chunk
       throw new Error(`${INVALID}${what} yielded ${kind}: a stream source must yield Buffers or Uint8Arrays`)

@@ -204,8 +204,10 @@ impl ChunkReader for JsChunks {
                 Err(e) => Err(e),
             };
             match result {
-                // Copied: the chunk belongs to the caller's stream.
-                Ok(Some(chunk)) => Ok(Some(Bytes::copy_from_slice(&chunk))),
+                // lib/sources.js hands over a private copy that no JS can
+                // reach, detach or resize, and `chunk` keeps it alive: it is
+                // safe to read here, off the JS thread, without copying again.
+                Ok(Some(chunk)) => Ok(Some(Bytes::from_owner(chunk))),
                 Ok(None) => {
                     self.finished.store(true, Ordering::SeqCst);
                     Ok(None)
