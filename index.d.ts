@@ -195,6 +195,17 @@ export declare class Emulator {
   get secret(): string
   /** The first cloud env id. */
   get env(): string
+  /**
+   * The environment variables that make a child process believe it is a
+   * cloud function (`TENCENTCLOUD_RUNENV=SCF`) whose TCB gateway is this
+   * emulator: temporary credentials, `WX_API_TOKEN`, `TCB_CONTEXT_CNFG`…
+   */
+  cloudFunctionEnv(): Record<string, string>
+  /**
+   * New credentials and tokens for the emulated cloud function, as the
+   * platform rotates them; the old ones are refused from now on.
+   */
+  rotateCloudCredentials(): Record<string, string>
   /** Stops listening and ends every connection. */
   close(): Promise<void>
   stats(): EmulatorStats
@@ -571,6 +582,15 @@ export interface MediaSizeLimits {
   thumb?: number
 }
 
+/**
+ * A non-JSON reply of a cloud call (e.g. getTempMedia's bytes); lib/openapi.js
+ * adds `errMsg` and `errCode`.
+ */
+export interface OpenApiBinaryResult {
+  contentType: string
+  buffer: Buffer
+}
+
 /** Starts the emulator; resolves once it is listening. */
 export declare function startEmulator(options?: EmulatorStartOptions | undefined | null): Promise<Emulator>
 
@@ -738,4 +758,17 @@ export interface WxClientOptions {
    * WeChat and COS calls never follow redirects.
    */
   maxRedirects?: number
+  /**
+   * TCB gateway (cloud functions): Tencent Cloud SecretId; default env
+   * `TENCENTCLOUD_SECRETID`, read per request. Any of `secretId`,
+   * `secretKey`, `sessionToken`, `serviceUrl` selects the gateway, which
+   * is also chosen by itself inside a cloud function (`TENCENTCLOUD_RUNENV=SCF`).
+   */
+  secretId?: string
+  /** Tencent Cloud SecretKey; default env `TENCENTCLOUD_SECRETKEY`. Never appears in errors or logs. */
+  secretKey?: string
+  /** STS session token of temporary credentials; default env `TENCENTCLOUD_SESSIONTOKEN`. */
+  sessionToken?: string
+  /** Gateway URL, e.g. `http://127.0.0.1:PORT/admin`; default `TCB_CONTEXT_CNFG`'s `URL`, then the internal gateway host. */
+  serviceUrl?: string
 }

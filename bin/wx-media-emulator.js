@@ -6,7 +6,12 @@
 
 const { startEmulator } = require('..')
 
-const USAGE = 'usage: wx-media-emulator [--port N] [--host ADDR] [--lean] [--open-api-service]'
+const USAGE =
+  'usage: wx-media-emulator [--port N] [--host ADDR] [--lean] [--open-api-service] [--cloud-function]'
+
+// --cloud-function: also print the environment of a cloud function whose
+// TCB gateway is this emulator, as shell `export` lines after the JSON line.
+let cloudFunction = false
 
 function parseArgs(argv) {
   const options = { port: 0 }
@@ -36,6 +41,9 @@ function parseArgs(argv) {
         break
       case '--open-api-service':
         options.openApiService = true
+        break
+      case '--cloud-function':
+        cloudFunction = true
         break
       case '-h':
       case '--help':
@@ -69,7 +77,14 @@ async function main() {
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   const { url, appid, secret, env } = emulator
-  process.stdout.write(JSON.stringify({ url, appid, secret, env }) + '\n')
+  if (!cloudFunction) {
+    process.stdout.write(JSON.stringify({ url, appid, secret, env }) + '\n')
+    return
+  }
+  const vars = emulator.cloudFunctionEnv()
+  process.stdout.write(JSON.stringify({ url, appid, secret, env, cloudFunctionEnv: vars }) + '\n')
+  const quote = (v) => `'${String(v).replace(/'/g, `'\\''`)}'`
+  for (const [name, value] of Object.entries(vars)) process.stdout.write(`export ${name}=${quote(value)}\n`)
 }
 
 main().catch((err) => {

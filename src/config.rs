@@ -176,6 +176,12 @@ pub struct ClientOptions {
     pub max_upload_bytes: Option<u64>,
     /// Redirects the generic `http.*` calls follow (WeChat/COS calls follow none).
     pub max_redirects: Option<u32>,
+    /// TCB gateway (wx-server-sdk's names): Tencent Cloud credentials and the
+    /// gateway URL; any of them selects the gateway transport.
+    pub secret_id: Option<String>,
+    pub secret_key: Option<String>,
+    pub session_token: Option<String>,
+    pub service_url: Option<String>,
 }
 
 /// The resolved configuration of one client.
@@ -199,6 +205,8 @@ pub struct ClientConfig {
     pub max_upload_bytes: u64,
     /// `maxRedirects` of the generic `http.*` calls; `None`: their default.
     pub max_redirects: Option<u32>,
+    /// `Some` when calls go through the TCB gateway instead of WeChat HTTP.
+    pub gateway: Option<crate::gateway::GatewayConfig>,
 }
 
 /// Reads the process environment; a seam so tests can supply their own.
@@ -238,7 +246,12 @@ impl ClientConfig {
     /// Applies defaults and the environment to the caller's options.
     pub fn resolve(opts: ClientOptions, env: &dyn Environment) -> Result<Self, WxError> {
         let appid = opts.appid.clone().or_else(|| env.var("WX_APPID"));
-        let credential = choose_credential(&opts, env)?;
+        let gateway = crate::gateway::choose(&opts, env)?;
+        let credential = match gateway {
+            // The gateway signs with Tencent Cloud credentials, read per request.
+            Some(_) => Credential::Missing,
+            None => choose_credential(&opts, env)?,
+        };
         let default_base = if matches!(credential, Credential::OpenApiService) {
             OPEN_API_SERVICE_URL
         } else {
@@ -252,7 +265,11 @@ impl ClientConfig {
         Ok(ClientConfig {
             credential,
             appid,
-            env: opts.env.clone().or_else(|| env.var("TCB_ENV")),
+            // In the gateway the env comes from the invocation, per request.
+            env: match gateway {
+                Some(_) => opts.env.clone(),
+                None => opts.env.clone().or_else(|| env.var("TCB_ENV")),
+            },
             current_env: opts.current_env,
             base_url,
             timeouts: opts.timeouts.unwrap_or_default(),
@@ -266,6 +283,7 @@ impl ClientConfig {
                 .unwrap_or(DEFAULT_MAX_DOWNLOAD_BYTES),
             max_upload_bytes: opts.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
             max_redirects: opts.max_redirects,
+            gateway,
         })
     }
 }
@@ -329,6 +347,11 @@ fn choose_credential(opts: &ClientOptions, env: &dyn Environment) -> Result<Cred
         return Ok(Credential::CloudbaseFile(PathBuf::from(
             CLOUDBASE_TOKEN_FILE,
         )));
+    }
+    // A cloud-run container without the token file: its open API service
+    // needs no token at all.
+    if env.var("CBR_ENV_ID").is_some() {
+        return Ok(Credential::OpenApiService);
     }
     Ok(Credential::Missing)
 }
@@ -499,6 +522,17 @@ mod tests {
 
         let cfg = ClientConfig::resolve(ClientOptions::default(), &env(&[], false)).expect("valid");
         assert!(matches!(cfg.credential, Credential::Missing));
+    }
+
+    #[test]
+    fn cloud_run_uses_the_token_file_then_the_open_api_service() {
+        let cbr = [("CBR_ENV_ID", "env-1")];
+        let cfg = ClientConfig::resolve(ClientOptions::default(), &env(&cbr, true)).expect("ok");
+        assert!(matches!(cfg.credential, Credential::CloudbaseFile(_)));
+        let cfg = ClientConfig::resolve(ClientOptions::default(), &env(&cbr, false)).expect("ok");
+        assert!(matches!(cfg.credential, Credential::OpenApiService));
+        assert_eq!(cfg.base_url, OPEN_API_SERVICE_URL);
+        assert!(cfg.gateway.is_none());
     }
 
     #[test]

@@ -82,6 +82,21 @@ impl MultipartBuilder {
         self
     }
 
+    /// A binary field with a Content-Type and no filename, as form-data
+    /// writes a Buffer appended without options (wx.openApi `requestData`).
+    pub fn binary(mut self, name: &str, content_type: &str, data: Bytes) -> Self {
+        let head = format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+            self.boundary,
+            escape_quoted(name),
+            content_type
+        );
+        self.push(Bytes::from(head));
+        self.push(data);
+        self.push(Bytes::from_static(b"\r\n"));
+        self
+    }
+
     /// A file part whose content is already in memory (not copied).
     pub fn bytes(mut self, name: &str, filename: &str, content_type: &str, data: Bytes) -> Self {
         let head = self.file_part_head(name, filename, content_type);
@@ -198,6 +213,17 @@ impl MultipartBody {
     #[cfg(test)]
     fn head_bytes(&self) -> Vec<u8> {
         self.head.iter().flat_map(|c| c.iter().copied()).collect()
+    }
+}
+
+/// A raw (not multipart) request body of exactly `len` bytes (COS PUT
+/// Object): memory in frames like a multipart body, anything else streamed.
+pub fn raw_body(payload: &crate::source::Payload, len: u64) -> reqwest::Body {
+    match payload {
+        crate::source::Payload::Memory(data) => {
+            reqwest::Body::wrap(ChunksBody::new(std::iter::once(data.clone()), len))
+        }
+        other => reqwest::Body::wrap(SizedStream::new(other.stream(), len)),
     }
 }
 

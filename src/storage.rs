@@ -28,7 +28,7 @@ pub const DEFAULT_MAX_AGE: u64 = 86_400;
 /// than sent and silently shortened.
 pub const MAX_MAX_AGE: u64 = 86_400;
 /// Lifetime of the link `downloadFile` fetches through.
-const DOWNLOAD_LINK_MAX_AGE: u64 = 600;
+pub(crate) const DOWNLOAD_LINK_MAX_AGE: u64 = 600;
 
 /// The env a call uses: the call's `config.env`, else the client's.
 pub fn resolve_env(call_env: Option<String>, client: &Client) -> Result<String, WxError> {

@@ -33,6 +33,14 @@ pub fn register_config_secrets(cfg: &ClientConfig, secrets: &Secrets) {
         | Credential::Cloudbase(TokenSupply::Static(t)) => secrets.add_permanent(t),
         _ => {}
     }
+    if let Some(gateway) = &cfg.gateway {
+        for secret in [&gateway.secret_key, &gateway.session_token]
+            .into_iter()
+            .flatten()
+        {
+            secrets.add_permanent(secret);
+        }
+    }
     if let Some(proxy) = &cfg.proxy {
         for secret in crate::config::url_credentials(proxy) {
             secrets.add_permanent(&secret);

@@ -219,6 +219,11 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     opts.max_upload_bytes = count_prop(&obj, "maxUploadBytes", "maxUploadBytes")?;
     opts.max_redirects = count_prop(&obj, "maxRedirects", "maxRedirects")?
         .map(|n| u32::try_from(n.min(100)).unwrap_or(100));
+    // TCB gateway, with wx-server-sdk's option names.
+    opts.secret_id = string_prop(&obj, "secretId", "secretId")?;
+    opts.secret_key = string_prop(&obj, "secretKey", "secretKey")?;
+    opts.session_token = string_prop(&obj, "sessionToken", "sessionToken")?;
+    opts.service_url = string_prop(&obj, "serviceUrl", "serviceUrl")?;
     Ok(opts)
 }
 

@@ -222,6 +222,21 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// The environment variables that make a child process believe it is a
+    /// cloud function (`TENCENTCLOUD_RUNENV=SCF`) whose TCB gateway is this
+    /// emulator: temporary credentials, `WX_API_TOKEN`, `TCB_CONTEXT_CNFG`…
+    #[napi(ts_return_type = "Record<string, string>")]
+    pub fn cloud_function_env(&self) -> std::collections::HashMap<String, String> {
+        to_env(self.inner.cloud_function_env())
+    }
+
+    /// New credentials and tokens for the emulated cloud function, as the
+    /// platform rotates them; the old ones are refused from now on.
+    #[napi(ts_return_type = "Record<string, string>")]
+    pub fn rotate_cloud_credentials(&self) -> std::collections::HashMap<String, String> {
+        to_env(self.inner.rotate_cloud_credentials())
+    }
+
     /// Stops listening and ends every connection.
     #[napi]
     pub async fn close(&self) {
@@ -400,4 +415,10 @@ fn to_fault(fault: EmulatorFault) -> Result<Fault> {
     };
     fault.validate().map_err(invalid_arg)?;
     Ok(fault)
+}
+
+fn to_env(
+    vars: std::collections::BTreeMap<&'static str, String>,
+) -> std::collections::HashMap<String, String> {
+    vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

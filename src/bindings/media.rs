@@ -8,9 +8,10 @@ use napi_derive::napi;
 use super::args::{object_arg, prop, required_string, string_prop, ArgResult};
 use super::source::source_value;
 use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
+use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::WxError;
-use crate::media::{self, MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
+use crate::media::{MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
 use crate::progress::Direction;
 use crate::sink::SinkMode;
 
@@ -159,18 +160,19 @@ pub fn upload_temp_media<'e>(
         Direction::Upload,
         Sinks::None,
     );
-    let prepared = client.and_then(|c| upload_args(&c, args).map(|u| (c, u)));
+    let prepared =
+        client.and_then(|c| upload_args(&c, args).map(|u| (Backend::for_call(&c), c, u)));
     let payload = prepared
         .as_ref()
         .ok()
-        .and_then(|(_, upload)| upload.source.lent_bytes());
+        .and_then(|(_, _, upload)| upload.source.lent_bytes());
     spawn(
         env,
         UPLOAD_API,
         controls,
         async move {
-            let (client, upload) = prepared?;
-            media::upload_temp_media(&client, upload).await
+            let (backend, client, upload) = prepared?;
+            backend.upload_temp_media(&client, upload).await
         },
         move |_, r| {
             release_on_js_thread(payload);
@@ -230,18 +232,18 @@ pub fn get_temp_media<'e>(
         Sinks::File(SinkMode::NotJson),
     );
     let sink = controls.as_ref().ok().and_then(|c| c.sink());
-    let prepared = client.and_then(|c| Ok((c, media_id_arg(args)?)));
+    let prepared = client.and_then(|c| Ok((Backend::for_call(&c), c, media_id_arg(args)?)));
     spawn(
         env,
         GET_API,
         controls,
         async move {
-            let (client, id) = prepared?;
+            let (backend, client, id) = prepared?;
             if let Some(sink) = &sink {
                 sink.check().await?;
             }
             let max = client.config().max_download_bytes;
-            let media = media::get_temp_media(&client, &id, max).await?;
+            let media = backend.get_temp_media(&client, &id, max).await?;
             match (sink, media) {
                 (
                     Some(sink),

@@ -8,6 +8,7 @@ mod args;
 mod arrays;
 mod bytes;
 mod client;
+mod cloud_call;
 mod emulator;
 mod errors;
 mod http;

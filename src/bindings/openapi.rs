@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::args::{object_arg, prop, string_prop, ArgResult};
 use super::client::{default_client, WxClient};
+use super::cloud_call::{self, OpenApiBinaryResult};
 use super::source::source_value;
 use super::transfer::{self, spawn, Cancel, Sinks};
 use crate::client::Client;
@@ -86,7 +87,13 @@ fn call_open_api<'e>(
     name: String,
     params: Option<Unknown<'e>>,
     cancel: Cancel,
-) -> Result<PromiseRaw<'e, Value>> {
+) -> Result<PromiseRaw<'e, Either<Value, OpenApiBinaryResult>>> {
+    // In a cloud function every name goes through the gateway's wx.openApi.
+    if let Ok(c) = &client {
+        if c.config().gateway.is_some() {
+            return cloud_call::call_gateway(env, c.clone(), name, params);
+        }
+    }
     // Only the abort: lib/openapi.js takes `signal` out of the params.
     let controls = transfer::controls(None, cancel, None, Direction::Upload, Sinks::None);
     let entry = openapi::lookup(&name);
@@ -107,7 +114,7 @@ fn call_open_api<'e>(
                 Params::Image(upload) => openapi::call_image(&client, entry, upload).await,
             }
         },
-        |_, json| Ok(json),
+        |_, json| Ok(Either::A(json)),
     )
 }
 
@@ -123,7 +130,7 @@ impl WxClient {
         name: String,
         params: Option<Unknown<'e>>,
         cancel: Cancel,
-    ) -> Result<PromiseRaw<'e, Value>> {
+    ) -> Result<PromiseRaw<'e, Either<Value, OpenApiBinaryResult>>> {
         call_open_api(env, Ok(self.client()), name, params, cancel)
     }
 }
@@ -136,7 +143,7 @@ pub fn call_open_api_default<'e>(
     name: String,
     params: Option<Unknown<'e>>,
     cancel: Cancel,
-) -> Result<PromiseRaw<'e, Value>> {
+) -> Result<PromiseRaw<'e, Either<Value, OpenApiBinaryResult>>> {
     call_open_api(env, default_client(), name, params, cancel)
 }
 

@@ -31,6 +31,11 @@ pub const CLIENT: &[&str] = &[
     // wx-server-sdk's, accepted for drop-in use (no effect here).
     "traceUser",
     "throwOnNotFound",
+    // TCB gateway (wx-server-sdk's names)
+    "secretId",
+    "secretKey",
+    "sessionToken",
+    "serviceUrl",
 ];
 
 /// `timeout: { … }`

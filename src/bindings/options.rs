@@ -60,6 +60,17 @@ pub struct WxClientOptions {
     /// Redirects `http.uploadFile`/`http.downloadFile` follow; default 5, 0 = none.
     /// WeChat and COS calls never follow redirects.
     pub max_redirects: Option<u32>,
+    /// TCB gateway (cloud functions): Tencent Cloud SecretId; default env
+    /// `TENCENTCLOUD_SECRETID`, read per request. Any of `secretId`,
+    /// `secretKey`, `sessionToken`, `serviceUrl` selects the gateway, which
+    /// is also chosen by itself inside a cloud function (`TENCENTCLOUD_RUNENV=SCF`).
+    pub secret_id: Option<String>,
+    /// Tencent Cloud SecretKey; default env `TENCENTCLOUD_SECRETKEY`. Never appears in errors or logs.
+    pub secret_key: Option<String>,
+    /// STS session token of temporary credentials; default env `TENCENTCLOUD_SESSIONTOKEN`.
+    pub session_token: Option<String>,
+    /// Gateway URL, e.g. `http://127.0.0.1:PORT/admin`; default `TCB_CONTEXT_CNFG`'s `URL`, then the internal gateway host.
+    pub service_url: Option<String>,
 }
 
 /// Per-type size limits of temporary media, in bytes.

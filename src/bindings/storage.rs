@@ -12,6 +12,7 @@ use super::arrays::array_items;
 use super::media::release_on_js_thread;
 use super::source::source_value;
 use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
+use crate::backend::Backend;
 use crate::client::Client;
 use crate::config::{current_env, ProcessEnvironment};
 use crate::error::WxError;
@@ -193,21 +194,24 @@ pub fn upload_file<'e>(
         // Checked here as well as in the core: before `fileContent` is read,
         // so a bad path does not close the caller's ReadStream.
         storage::check_cloud_path(&cloud_path)?;
-        let env = storage::resolve_env(call_env(&obj)?, &client)?;
+        let backend = Backend::for_call(&client);
+        let env = backend.resolve_env(&client, call_env(&obj)?)?;
         let content = source_value(prop(&obj, "fileContent")?, "fileContent")?;
-        Ok((client, env, cloud_path, content))
+        Ok((client, backend, env, cloud_path, content))
     });
     let payload = prepared
         .as_ref()
         .ok()
-        .and_then(|(_, _, _, content)| content.lent_bytes());
+        .and_then(|(_, _, _, _, content)| content.lent_bytes());
     spawn(
         env,
         storage::UPLOAD_API,
         controls,
         async move {
-            let (client, env, cloud_path, content) = prepared?;
-            storage::upload_file(&client, &env, &cloud_path, content).await
+            let (client, backend, env, cloud_path, content) = prepared?;
+            backend
+                .upload_file(&client, env.as_deref(), &cloud_path, content)
+                .await
         },
         move |_, r| {
             release_on_js_thread(payload);
@@ -243,19 +247,22 @@ pub fn download_file<'e>(
             "fileID",
             "pass the fileID uploadFile returned",
         )?;
-        let env = storage::resolve_env(call_env(&obj)?, &client)?;
-        Ok((client, env, file_id))
+        let backend = Backend::for_call(&client);
+        let env = backend.resolve_env(&client, call_env(&obj)?)?;
+        Ok((client, backend, env, file_id))
     });
     spawn(
         env,
         storage::DOWNLOAD_API,
         controls,
         async move {
-            let (client, env, file_id) = prepared?;
+            let (client, backend, env, file_id) = prepared?;
             if let Some(sink) = &sink {
                 sink.check().await?;
             }
-            let r = storage::download_file(&client, &env, &file_id).await?;
+            let r = backend
+                .download_file(&client, env.as_deref(), &file_id)
+                .await?;
             match sink {
                 Some(sink) => {
                     let path = sink.commit(r.content).await?;
@@ -376,8 +383,9 @@ pub fn get_temp_file_url<'e>(
             .enumerate()
             .map(|(i, v)| temp_url_item(v, i))
             .collect::<ArgResult<Vec<_>>>()?;
-        let env = storage::resolve_env(call_env(&obj)?, &client)?;
-        Ok((client, env, items))
+        let backend = Backend::for_call(&client);
+        let env = backend.resolve_env(&client, call_env(&obj)?)?;
+        Ok((client, backend, env, items))
     });
     spawn(
         env,
@@ -390,8 +398,10 @@ pub fn get_temp_file_url<'e>(
             Sinks::None,
         ),
         async move {
-            let (client, env, items) = prepared?;
-            storage::get_temp_file_urls(&client, &env, items).await
+            let (client, backend, env, items) = prepared?;
+            backend
+                .get_temp_file_urls(&client, env.as_deref(), items)
+                .await
         },
         |_, list| {
             Ok(GetTempFileUrlResult {
@@ -440,8 +450,9 @@ pub fn delete_file<'e>(
                 Ok(id)
             })
             .collect::<ArgResult<Vec<_>>>()?;
-        let env = storage::resolve_env(call_env(&obj)?, &client)?;
-        Ok((client, env, ids))
+        let backend = Backend::for_call(&client);
+        let env = backend.resolve_env(&client, call_env(&obj)?)?;
+        Ok((client, backend, env, ids))
     });
     spawn(
         env,
@@ -454,8 +465,8 @@ pub fn delete_file<'e>(
             Sinks::None,
         ),
         async move {
-            let (client, env, ids) = prepared?;
-            storage::delete_files(&client, &env, ids).await
+            let (client, backend, env, ids) = prepared?;
+            backend.delete_files(&client, env.as_deref(), ids).await
         },
         |_, list| {
             Ok(DeleteFileResult {

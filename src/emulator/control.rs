@@ -135,6 +135,10 @@ pub(crate) fn handle(shared: &Shared, req: &Incoming) -> Reply {
             Ok(json!({ "cloudbase_access_token": shared.issue_cloudbase_token() }))
         }
         (&Method::POST, "reset") => done(|| shared.reset()),
+        (&Method::GET, "cloud-function-env") => {
+            Ok(json!(super::gateway::cloud_function_env(shared)))
+        }
+        (&Method::POST, "rotate-cloud-credentials") => Ok(json!(super::gateway::rotate(shared))),
         _ => {
             return Reply::json_with_status(
                 StatusCode::NOT_FOUND,

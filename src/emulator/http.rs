@@ -17,6 +17,8 @@ pub(crate) struct Incoming {
     pub(crate) path: String,
     /// Query pairs in order, decoded.
     pub(crate) query: Vec<(String, String)>,
+    /// The query exactly as sent (the gateway signs it raw).
+    pub(crate) raw_query: Option<String>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }

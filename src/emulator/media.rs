@@ -48,7 +48,7 @@ pub(crate) enum MediaType {
 }
 
 impl MediaType {
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "image" => Some(MediaType::Image),
             "voice" => Some(MediaType::Voice),
@@ -99,6 +99,19 @@ pub(crate) enum Format {
     Amr,
     Mp3,
     Mp4,
+}
+
+impl Format {
+    pub(crate) fn mime(self) -> &'static str {
+        match self {
+            Format::Png => "image/png",
+            Format::Jpeg => "image/jpeg",
+            Format::Gif => "image/gif",
+            Format::Amr => "audio/amr",
+            Format::Mp3 => "audio/mpeg",
+            Format::Mp4 => "video/mp4",
+        }
+    }
 }
 
 /// Recognises the formats WeChat accepts from their magic bytes.
@@ -174,6 +187,16 @@ pub(crate) struct MediaPart {
 impl MediaPart {
     pub(crate) fn data(&self) -> &[u8] {
         &self.data
+    }
+
+    /// A media entry of a `wx.openApi` call: a filename and bytes, no headers.
+    pub(crate) fn from_pair(filename: Option<String>, data: Bytes) -> Self {
+        MediaPart {
+            disposition: String::new(),
+            filename,
+            content_type: None,
+            data,
+        }
     }
 }
 
@@ -302,20 +325,32 @@ async fn upload(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
         .and_then(MediaType::parse)
         .ok_or_else(|| WxError::new(40004, "invalid media type"))?;
     let part = read_media_part(req.content_type(), req.body.clone()).await?;
+    store_upload(shared, media_type, part, caller.appid().map(str::to_owned))
+}
+
+/// Checks and keeps one upload; the `media/upload` reply.
+pub(crate) fn store_upload(
+    shared: &Shared,
+    media_type: MediaType,
+    part: MediaPart,
+    owner: Option<String>,
+) -> Result<Value, WxError> {
     let extension = check_media(media_type, &part, &shared.opts.media_limits)?;
     let now = shared.clock.now_ms();
     let media_id = random_string(64, URL_SAFE);
     // Lean mode (benchmarks): validate everything, keep nothing.
     if !shared.opts.lean {
+        let content_type = part
+            .content_type
+            .or_else(|| sniff(&part.data).map(|f| f.mime().to_owned()))
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
         let entry = MediaEntry {
-            content_type: part
-                .content_type
-                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            content_type,
             data: part.data,
             media_type,
             extension,
             created_at_ms: now,
-            owner: caller.appid().map(str::to_owned),
+            owner,
         };
         store_media(shared, media_id.clone(), entry, now);
     }
@@ -330,6 +365,31 @@ async fn upload(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
         id_key: media_id,
         "created_at": now / 1000,
     }))
+}
+
+/// A live media readable by `appid`: (bytes, content type, is video).
+pub(crate) fn lookup_media(
+    shared: &Shared,
+    media_id: &str,
+    appid: Option<&str>,
+) -> Result<(Bytes, String, bool), WxError> {
+    let now = shared.clock.now_ms();
+    let store = lock(&shared.media);
+    let caller = match appid {
+        Some(appid) => Caller::App {
+            appid: appid.to_owned(),
+        },
+        None => Caller::OpenApiService,
+    };
+    let entry = store
+        .get(media_id)
+        .filter(|entry| entry.is_live(now) && entry.readable_by(&caller))
+        .ok_or_else(|| WxError::new(40007, "invalid media_id"))?;
+    Ok((
+        entry.data.clone(),
+        entry.content_type.clone(),
+        entry.media_type == MediaType::Video,
+    ))
 }
 
 fn store_media(shared: &Shared, media_id: String, entry: MediaEntry, now_ms: u64) {

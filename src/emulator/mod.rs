@@ -13,6 +13,9 @@ mod cdn;
 mod control;
 mod fault_body;
 mod faults;
+mod gateway;
+mod gateway_openapi;
+mod gateway_storage;
 mod generic;
 mod http;
 mod media;
@@ -201,6 +204,18 @@ impl Emulator {
     /// A valid token for `?cloudbase_access_token=`.
     pub fn issue_cloudbase_token(&self) -> String {
         self.shared.issue_cloudbase_token()
+    }
+
+    /// The environment variables that make a process a cloud function of the
+    /// first env whose TCB gateway is this emulator (`TCB_CONTEXT_CNFG`).
+    pub fn cloud_function_env(&self) -> std::collections::BTreeMap<&'static str, String> {
+        gateway::cloud_function_env(&self.shared)
+    }
+
+    /// Issues new cloud-function credentials and tokens (as the platform
+    /// does between invocations); the old ones are refused from now on.
+    pub fn rotate_cloud_credentials(&self) -> std::collections::BTreeMap<&'static str, String> {
+        gateway::rotate(&self.shared)
     }
 
     /// `{ url, apps: [{appid, secret}], envs }`

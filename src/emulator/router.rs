@@ -21,6 +21,7 @@ use super::record;
 use super::state::{lock, Shared};
 use super::storage::{self, COS_PREFIX, DOWNLOAD_PREFIX};
 use super::tokens;
+use super::{gateway, gateway_storage};
 
 /// Returned to hyper to make it drop the connection without answering.
 #[derive(Debug)]
@@ -46,6 +47,7 @@ pub(crate) async fn handle(
         method: parts.method,
         path: parts.uri.path().to_owned(),
         query: parse_query(parts.uri.query()),
+        raw_query: parts.uri.query().map(str::to_owned),
         headers: parts.headers,
         body: Bytes::new(),
     };
@@ -128,6 +130,10 @@ async fn dispatch(shared: &Shared, req: &Incoming) -> Reply {
         "/tcb/uploadfile" => storage::handle_uploadfile(shared, req),
         "/tcb/batchdownloadfile" => storage::handle_batch_download(shared, req),
         "/tcb/batchdeletefile" => storage::handle_batch_delete(shared, req),
+        gateway::ADMIN_PATH => gateway::handle_admin(shared, req).await,
+        path if path.starts_with(COS_PREFIX) && req.method == hyper::Method::PUT => {
+            gateway_storage::handle_cos_put(shared, req)
+        }
         path if path.starts_with(COS_PREFIX) => storage::handle_cos_post(shared, req).await,
         path if path.starts_with(DOWNLOAD_PREFIX) => storage::handle_download(shared, req),
         path if path.starts_with(VIDEO_PREFIX) => media::handle_video(shared, req),

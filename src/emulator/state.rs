@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::faults::FaultList;
+use super::gateway::CloudCredentials;
 use super::media::MediaEntry;
 use super::messages::Outbox;
 use super::record::Recorder;
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) outbox: Mutex<Outbox>,
     /// Bodies the `/__cdn/` routes serve.
     pub(crate) cdn: Mutex<super::cdn::CdnStore>,
+    /// What the emulated cloud function is given (see `gateway`).
+    pub(crate) gateway: Mutex<CloudCredentials>,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             recorder: Mutex::new(Recorder::default()),
             outbox: Mutex::new(Outbox::default()),
             cdn: Mutex::new(super::cdn::CdnStore::default()),
+            gateway: Mutex::new(CloudCredentials::issue()),
         }
     }
 

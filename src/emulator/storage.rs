@@ -167,7 +167,6 @@ pub(crate) fn handle_uploadfile(shared: &Shared, req: &Incoming) -> Reply {
 
 fn upload_ticket(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
     let (body, env) = tcb_body(shared, req)?;
-    let env = env.as_str();
     let path = body
         .get("path")
         .ok_or_else(|| missing("path"))?
@@ -175,6 +174,29 @@ fn upload_ticket(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
         .ok_or_else(|| invalid_params("cloud path is invalid"))?;
     crate::cloud_path::check(path)
         .map_err(|why| invalid_params(&format!("cloud path is invalid: {why}")))?;
+    let t = issue_ticket(shared, &req.origin(&shared.base_url), &env, path);
+    Ok(json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "url": t.url,
+        "token": t.token,
+        "authorization": t.authorization,
+        "file_id": t.file_id,
+        "cos_file_id": t.cos_file_id,
+    }))
+}
+
+/// What an upload ticket hands the client.
+pub(crate) struct IssuedTicket {
+    pub(crate) url: String,
+    pub(crate) token: String,
+    pub(crate) authorization: String,
+    pub(crate) file_id: String,
+    pub(crate) cos_file_id: String,
+}
+
+/// A ticket for `path` in `env` (a valid cloud path), remembered for COS.
+pub(crate) fn issue_ticket(shared: &Shared, origin: &str, env: &str, path: &str) -> IssuedTicket {
     let now = shared.clock.now_ms();
     let bucket = bucket_for(env);
     let authorization = cos_authorization(now / 1000);
@@ -185,22 +207,101 @@ fn upload_ticket(shared: &Shared, req: &Incoming) -> Result<Value, WxError> {
         cos_file_id: random_string(96, URL_SAFE),
         issued_at_ms: now,
     };
-    let url = format!(
-        "{}{COS_PREFIX}{bucket}/{}",
-        req.origin(&shared.base_url),
-        encode_path(path)
-    );
-    let answer = json!({
-        "errcode": 0,
-        "errmsg": "ok",
-        "url": url,
-        "token": ticket.token,
-        "authorization": authorization,
-        "file_id": file_id_for(env, path),
-        "cos_file_id": ticket.cos_file_id,
-    });
+    let issued = IssuedTicket {
+        url: format!("{origin}{COS_PREFIX}{bucket}/{}", encode_path(path)),
+        token: ticket.token.clone(),
+        authorization: authorization.clone(),
+        file_id: file_id_for(env, path),
+        cos_file_id: ticket.cos_file_id.clone(),
+    };
     lock(&shared.storage).add_ticket(authorization, ticket);
-    Ok(answer)
+    issued
+}
+
+/// The COS PUT Object of the gateway flow: the ticket named by
+/// `authorization` must match the bucket, the key and both tokens.
+/// Returns the ETag, or a COS (code, message).
+pub(crate) fn put_object(
+    shared: &Shared,
+    bucket: &str,
+    headers: [Option<&str>; 4],
+    data: Bytes,
+) -> Result<String, (&'static str, &'static str)> {
+    let [authorization, token, cos_file_id, key] = headers;
+    let denied = ("AccessDenied", "Access Denied.");
+    let mut storage = lock(&shared.storage);
+    let ticket = storage
+        .tickets
+        .get(authorization.ok_or(denied)?)
+        .ok_or((
+            "SignatureDoesNotMatch",
+            "The Signature you specified is invalid.",
+        ))?
+        .clone();
+    if ticket.bucket != bucket
+        || token != Some(ticket.token.as_str())
+        || cos_file_id != Some(ticket.cos_file_id.as_str())
+        || key != Some(ticket.path.as_str())
+    {
+        return Err(denied);
+    }
+    if shared.clock.now_ms() >= ticket.issued_at_ms + TICKET_TTL_MS {
+        return Err(("AccessDenied", "Request has expired"));
+    }
+    let etag = sha256_hex(&data)[..32].to_owned();
+    let content_type = super::media::sniff(&data)
+        .map_or("application/octet-stream", |f| f.mime())
+        .to_owned();
+    storage.objects.insert(
+        (ticket.bucket, ticket.path),
+        StoredObject {
+            data,
+            content_type,
+            etag: etag.clone(),
+        },
+    );
+    Ok(etag)
+}
+
+/// A signed download link for a stored file, or the item's errcode.
+/// `raw` leaves the path unencoded (the gateway's `tempFileURL`).
+pub(crate) fn link_for(
+    shared: &Shared,
+    origin: &str,
+    file_id: &str,
+    max_age: u64,
+    raw: bool,
+) -> Result<String, i64> {
+    let id = parse_file_id(shared, file_id).ok_or(-501007)?;
+    let storage = lock(&shared.storage);
+    if storage
+        .objects
+        .get(&(id.bucket.clone(), id.path.clone()))
+        .is_none()
+    {
+        return Err(-503003);
+    }
+    let expires_at = shared.clock.now_secs() + max_age;
+    let sign = storage.link_sign(&id.bucket, &id.path, expires_at);
+    let path = if raw {
+        id.path.clone()
+    } else {
+        encode_path(&id.path)
+    };
+    Ok(format!(
+        "{origin}{DOWNLOAD_PREFIX}{}/{path}?sign={sign}&t={expires_at}",
+        id.bucket
+    ))
+}
+
+/// Deletes a stored file, or the item's errcode.
+pub(crate) fn delete_object(shared: &Shared, file_id: &str) -> Result<(), i64> {
+    let id = parse_file_id(shared, file_id).ok_or(-501007)?;
+    lock(&shared.storage)
+        .objects
+        .remove(&(id.bucket, id.path))
+        .map(|_| ())
+        .ok_or(-503003)
 }
 
 /// A COS v5 style signature string with a fresh random signature.

@@ -194,7 +194,7 @@ pub async fn upload_temp_media(
 
 /// `media_id` (or `thumb_media_id` for thumbs), and `created_at` as a number
 /// even when WeChat sends it as a string.
-fn parse_upload_reply(
+pub(crate) fn parse_upload_reply(
     json: Option<&Value>,
     requested: MediaType,
 ) -> Result<UploadedMedia, WxError> {
