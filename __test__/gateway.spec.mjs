@@ -87,7 +87,7 @@ test('differential storage: wx-server-sdk 4.0.2 and wx-media, same function, sam
 })
 
 test('differential cloud calls: uploadTempMedia → getTempMedia → send through wx.openApi', async (t) => {
-  const { runs } = await inNetns([
+  const { runs, sent } = await inNetns([
     { sdk: 'wx-server-sdk', scenario: 'media' },
     { sdk: 'wx-media', scenario: 'media' },
   ])
@@ -109,6 +109,14 @@ test('differential cloud calls: uploadTempMedia → getTempMedia → send throug
   t.is(ours.getTempMedia.value.buffer.sha256, sha256(PNG))
   t.is(ours.getTempMedia.value.contentType, 'image/png')
   t.deepEqual(ours.send.value, sdk.send.value)
+  // Both messages reached the emulated user, each with its own uploaded image.
+  t.deepEqual(
+    sent.map((m) => [m.msgtype, m.touser, m.message.image.media_id]),
+    [
+      ['image', 'oEMUopenid000000000000000000', sdk.uploadTempMedia.value.mediaId],
+      ['image', 'oEMUopenid000000000000000000', ours.uploadTempMedia.value.mediaId],
+    ],
+  )
 })
 
 test('batches over 50: wx-media splits them and matches items by fileID; the gateway refuses 60 at once', async (t) => {

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use super::gateway::GatewayError;
 use super::http::{Reply, WxError};
 use super::media::{lookup_media, store_upload, MediaPart, MediaType, VIDEO_PREFIX};
+use super::messages::{check_image, send_message};
 use super::state::{lock, Shared};
+use super::tokens::Caller;
 use crate::gateway::params::{Param, Params};
 use crate::gateway::proto::{check_comm_api_data, CommApiData, CommOpenApiResp, KeyValuePair};
 
@@ -62,6 +64,7 @@ fn call(shared: &Shared, params: &Params) -> Result<CommOpenApiResp, GatewayErro
         "customerServiceMessage.uploadTempMedia" => upload(shared, &pairs),
         "customerServiceMessage.getTempMedia" => get(shared, &pairs),
         "customerServiceMessage.send" => send(shared, &pairs),
+        "security.imgSecCheck" => img_sec_check(shared, &pairs),
         _ => {
             return Ok(CommOpenApiResp {
                 error_code: API_NOT_FOUND,
@@ -123,35 +126,32 @@ fn get(shared: &Shared, pairs: &[KeyValuePair]) -> Result<CommOpenApiResp, WxErr
     })
 }
 
-/// `customerServiceMessage.send {touser, msgtype, <msgtype>: {…}}`
+/// The app a cloud function belongs to (its `WX_APPID`).
+fn caller(shared: &Shared) -> Caller {
+    Caller::App {
+        appid: shared.first_appid(),
+    }
+}
+
+/// `customerServiceMessage.send`: the pairs as one JSON body, checked and
+/// recorded like `/cgi-bin/message/custom/send` (see `sentMessages()`).
 fn send(shared: &Shared, pairs: &[KeyValuePair]) -> Result<CommOpenApiResp, WxError> {
-    let touser = json_pair(pairs, "touser").and_then(|v| v.as_str().map(str::to_owned));
-    if touser.is_none_or(|t| t.is_empty()) {
-        return Err(WxError::new(40003, "invalid openid"));
+    let mut body = serde_json::Map::new();
+    for p in pairs {
+        let value = serde_json::from_slice(&p.value)
+            .map_err(|_| WxError::new(47001, "data format error"))?;
+        body.insert(p.key.clone(), value);
     }
-    let msgtype = json_pair(pairs, "msgtype")
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .ok_or_else(|| WxError::new(40008, "invalid message type"))?;
-    let content = json_pair(pairs, &msgtype).unwrap_or(Value::Null);
-    match msgtype.as_str() {
-        "text" => {
-            if content
-                .get("content")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                return Err(WxError::new(44003, "empty news data"));
-            }
-        }
-        "image" => {
-            let id = content
-                .get("media_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            lookup_media(shared, id, Some(&shared.first_appid()))?;
-        }
-        "link" | "miniprogrampage" => {}
-        _ => return Err(WxError::new(40008, "invalid message type")),
-    }
+    send_message(shared, &caller(shared), &Value::Object(body))?;
+    Ok(json_resp(&json!({ "errcode": 0, "errmsg": "ok" })))
+}
+
+/// `security.imgSecCheck`: the `media` pair judged like `/wxa/img_sec_check`.
+fn img_sec_check(shared: &Shared, pairs: &[KeyValuePair]) -> Result<CommOpenApiResp, WxError> {
+    let media = pair(pairs, "media").ok_or_else(|| WxError::new(41005, "media data missing"))?;
+    check_image(
+        shared,
+        &MediaPart::from_pair(media.filename.clone(), media.value.clone()),
+    )?;
     Ok(json_resp(&json!({ "errcode": 0, "errmsg": "ok" })))
 }
