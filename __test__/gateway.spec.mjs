@@ -213,6 +213,11 @@ test('explicit secretId/secretKey/sessionToken/serviceUrl select the gateway out
   // Cloud calls need WX_API_TOKEN, which only a cloud function has.
   const err = await t.throwsAsync(client.openapi.customerServiceMessage.getTempMedia({ mediaId: 'x' }))
   t.regex(err.errMsg, /wxCloudApiToken is missing or invalid/)
+  // A cloud call over the gateway honours an AbortSignal.
+  const aborted = await t.throwsAsync(
+    client.openapi.customerServiceMessage.send({ touser: 'o', msgtype: 'text', text: { content: 'hi' }, signal: AbortSignal.abort() }),
+  )
+  t.is(aborted.code, 'ABORTED')
   t.throws(() => new wx.WxClient({ secretId: 'AKIDx' }), { message: /secretId was given without secretKey/ })
   t.throws(() => new wx.WxClient({ secretId: 'a', secretKey: 'b', appid: 'c', secret: 'd' }), {
     message: /cannot be combined/,

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use super::args::{bytes_value, describe, prop, ArgResult};
-use super::settle::spawn;
+use super::transfer::{self, Controls};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::WxError;
@@ -117,12 +117,15 @@ pub fn call_gateway<'e>(
     client: Arc<Client>,
     name: String,
     args: Option<Unknown<'e>>,
+    controls: ArgResult<Controls>,
 ) -> Result<PromiseRaw<'e, Either<Value, OpenApiBinaryResult>>> {
     let api = api_label(&name);
     let prepared = params(env, args).map(|p| (Backend::for_call(&client), client, p));
-    spawn(
+    // Under the call's controls: an AbortSignal rejects it ABORTED.
+    transfer::spawn(
         env,
         api,
+        controls,
         async move {
             let (backend, client, params) = prepared?;
             backend.open_api(&client, &name, params).await

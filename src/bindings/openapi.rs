@@ -88,14 +88,14 @@ fn call_open_api<'e>(
     params: Option<Unknown<'e>>,
     cancel: Cancel,
 ) -> Result<PromiseRaw<'e, Either<Value, OpenApiBinaryResult>>> {
+    // Only the abort: lib/openapi.js takes `signal` out of the params.
+    let controls = transfer::controls(None, cancel, None, Direction::Upload, Sinks::None);
     // In a cloud function every name goes through the gateway's wx.openApi.
     if let Ok(c) = &client {
         if c.config().gateway.is_some() {
-            return cloud_call::call_gateway(env, c.clone(), name, params);
+            return cloud_call::call_gateway(env, c.clone(), name, params, controls);
         }
     }
-    // Only the abort: lib/openapi.js takes `signal` out of the params.
-    let controls = transfer::controls(None, cancel, None, Direction::Upload, Sinks::None);
     let entry = openapi::lookup(&name);
     let api = entry.as_ref().map_or(GENERIC_API, |e| e.api);
     let prepared = entry.and_then(|entry| {
