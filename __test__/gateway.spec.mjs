@@ -230,7 +230,10 @@ test('wx-media-emulator --cloud-function prints the environment as export lines'
   const lines = createInterface({ input: child.stdout })
   const seen = []
   lines.on('line', (l) => seen.push(l))
-  while (!seen.some((l) => l.startsWith('export TCB_CONTEXT_CNFG='))) await once(lines, 'line')
+  // The export lines come in no fixed order: wait for all of them (one per cloudFunctionEnv key).
+  const complete = () =>
+    seen.length > 0 && seen.length > Object.keys(JSON.parse(seen[0]).cloudFunctionEnv ?? {}).length
+  while (!complete()) await once(lines, 'line')
   const info = JSON.parse(seen[0])
   t.is(info.cloudFunctionEnv.TENCENTCLOUD_RUNENV, 'SCF')
   t.true(seen.includes(`export TENCENTCLOUD_SECRETKEY='${info.cloudFunctionEnv.TENCENTCLOUD_SECRETKEY}'`))
