@@ -131,7 +131,8 @@ function render (meta, rows) {
     `\`node bench/url-flow.mjs\` (part of \`npm run bench\`), ${meta.date}, ${meta.node}, ${meta.cpus}; ` +
     `emulator \`--lean\` on CPU 0 serving the image from its \`/__cdn/\` route with a Content-Length, ` +
     `each client a fresh process on CPU 1${meta.pinned ? '' : ' (not pinned: no taskset)'}; ${cfg.reps} runs of ${cfg.windowMs} ms per cell, medians. ` +
-    'CPU per upload is the client process (JS and Rust threads); peak RSS is its maxRSS; server CPU is the emulator serving both the image and the upload.' +
+    'CPU per upload is the client process (JS and Rust threads); peak RSS is its maxRSS (every client process also holds the payload file, read at start); server CPU is the emulator serving both the image and the upload. ' +
+    'The Buffer reference copies the payload once per call (README "Why the payload is copied"), so it holds one copy per upload in flight; `{ url }` holds none.' +
     (Number.isFinite(meta.loadavg) ? ` The 1-minute load average was ${meta.loadavg.toFixed(1)} on ${os.cpus().length} CPUs when the run started: above 1 per CPU, uploads/s are disturbed by other work and CPU per upload is the steadier figure.` : ''), '']
   for (const size of cfg.sizes) {
     for (const c of cfg.concurrency) {
