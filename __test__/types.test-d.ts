@@ -73,5 +73,25 @@ export async function typeChecks(): Promise<void> {
       void [code, errCode, errMsg, status, requestId, wrong]
     }
   }
+
+  // Transfers: signal, onProgress with seed 004's names, filePath sinks, http.*
+  const ac = new AbortController()
+  await client.uploadFile({
+    cloudPath: 'a.png',
+    fileContent: Buffer.alloc(8),
+    signal: ac.signal,
+    config: { timeout: 5000 },
+    onProgress: (p) => void [p.progress, p.totalBytesSent, p.totalBytesExpectedToSend, p.retry],
+  })
+  // @ts-expect-error upload events have no totalBytesWritten
+  await client.uploadFile({ cloudPath: 'a.png', fileContent: Buffer.alloc(8), onProgress: (p) => p.totalBytesWritten })
+  await client.downloadFile({ fileID: 'cloud://e.b/a.png', filePath: '/tmp/a.png', onProgress: (p) => void p.totalBytesWritten })
+  const up = await client.http.uploadFile({ url: emu.url, name: 'fileData', value: { mediaId: 'm' }, formData: { user: 'x' } })
+  const text: string = up.data
+  const saved = await wx.http.downloadFile({ url: emu.url, filePath: '/tmp/x' })
+  const where: string = saved.filePath
+  // @ts-expect-error name is required
+  await wx.http.uploadFile({ url: emu.url, value: Buffer.alloc(1) })
+  void [text, where]
   await emu.close()
 }
