@@ -37,6 +37,10 @@ pub struct CallControls {
     pub download: Option<Arc<Progress>>,
     /// `filePath` of a download call.
     pub sink: Option<Arc<FileSink>>,
+    /// The call's abort: request bodies fail their next frame once it fires,
+    /// so the connection carrying them is torn down at once (hyper only
+    /// notices a dropped request while it waits for the reply).
+    pub cancel: Option<CancellationToken>,
 }
 
 impl CallControls {
@@ -45,6 +49,7 @@ impl CallControls {
             && self.upload.is_none()
             && self.download.is_none()
             && self.sink.is_none()
+            && self.cancel.is_none()
     }
 }
 
@@ -98,11 +103,52 @@ pub fn timeout(default: Duration) -> Duration {
 /// The request body of a multipart upload, counted when the call has an
 /// upload `onProgress`.
 pub fn upload_body(form: &MultipartBody) -> reqwest::Body {
-    match with(|c| c.upload.clone()) {
+    let Ok((progress, cancel)) = CALL.try_with(|c| (c.upload.clone(), c.cancel.clone())) else {
+        return form.to_body();
+    };
+    let body = match progress {
         None => form.to_body(),
         Some(progress) => {
             reqwest::Body::wrap(CountingBody::new(form.to_body(), progress, form.len()))
         }
+    };
+    match cancel {
+        None => body,
+        Some(cancel) => reqwest::Body::wrap(AbortableBody {
+            inner: body,
+            cancel,
+        }),
+    }
+}
+
+/// A request body that errors once the call is aborted.
+struct AbortableBody {
+    inner: reqwest::Body,
+    cancel: CancellationToken,
+}
+
+impl http_body::Body for AbortableBody {
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.cancel.is_cancelled() {
+            return std::task::Poll::Ready(Some(Err("the call was aborted".into())));
+        }
+        std::pin::Pin::new(&mut self.inner)
+            .poll_frame(cx)
+            .map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

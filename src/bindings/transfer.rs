@@ -139,7 +139,10 @@ pub fn controls(
         // A wrong argument is reported by the call's own parsing.
         _ => None,
     };
-    let mut call = CallControls::default();
+    let mut call = CallControls {
+        cancel: cancel.clone(),
+        ..Default::default()
+    };
     if let Some(obj) = &obj {
         call.timeout = call_timeout(obj)?;
         if let Sinks::File(mode) = sinks {
