@@ -98,6 +98,7 @@ export type WxMediaErrorCode =
   /** An upload source (a URL, a stream, a mediaId or fileID) failed; `statusCode` is its HTTP status. */
   | 'SOURCE_ERROR'
   | 'TOO_LARGE'
+  | 'CLIENT_CLOSED'
 
 /** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
 export interface WxMediaError extends Error {

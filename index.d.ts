@@ -98,6 +98,7 @@ export type WxMediaErrorCode =
   /** An upload source (a URL, a stream, a mediaId or fileID) failed; `statusCode` is its HTTP status. */
   | 'SOURCE_ERROR'
   | 'TOO_LARGE'
+  | 'CLIENT_CLOSED'
 
 /** What every wx-media call rejects with (and `new WxClient()` / `init()` throw). */
 export interface WxMediaError extends Error {
@@ -246,6 +247,11 @@ export declare class WxClient {
   get appid(): string | null
   /** The default Cloud Base environment of this client, if any. */
   get env(): string | null
+  /**
+   * Ends this client: calls in flight and later calls reject with
+   * `CLIENT_CLOSED`; resolves once its connection pool is dropped.
+   */
+  close(): Promise<void>
   /** How many times this client fetched (or asked its provider for) a token. */
   get tokenFetchCount(): number
   /** Uploads temporary media (`POST /cgi-bin/media/upload`). */

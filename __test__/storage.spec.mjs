@@ -178,7 +178,8 @@ test('a COS 403 XML error becomes COS_ERROR with the COS code and RequestId', as
   // Hold the COS POST while the emulator's clock passes the ticket's lifetime:
   // once the second ticket has been issued (not after a fixed sleep, which a
   // loaded machine can outrun), move the clock past it.
-  emu.injectFault({ path: '/cos/', delayMs: 1500 })
+  // The hold is long enough for a starved poll loop (seen under load with 1.5 s).
+  emu.injectFault({ path: '/cos/', delayMs: 5000 })
   const pending = client.uploadFile({ cloudPath: 'late.png', fileContent: PNG })
   while (requestsTo(emu, '/tcb/uploadfile').length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
   emu.advanceClock(2 * 3600 * 1000)

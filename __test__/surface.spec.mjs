@@ -301,3 +301,119 @@ test('index.d.ts declares exactly the values lib/index.js exports', (t) => {
     .filter((name) => name !== '__napiBindingTarget')
   t.deepEqual(declared.sort(), Object.keys(require('..')).sort())
 })
+
+// ---------------------------------------------------------- WxClient.close
+
+test('close(): calls pending at close and calls after it reject CLIENT_CLOSED; close resolves', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  await client.uploadTempMedia({ type: 'image', media: { value: PNG } })
+  emu.injectFault({ path: '/cgi-bin/media/upload', delayMs: 60_000 })
+  const pending = client.uploadTempMedia({ type: 'image', media: { value: PNG } })
+  // A call waiting on a token provider that never answers is ended too.
+  // (The promise is kept referenced: once collected, the provider's call fails on its own.)
+  const never = new Promise(() => {})
+  t.teardown(() => void never)
+  const stuck = new wx.WxClient({ accessToken: () => never, baseUrl: emu.url })
+  const waiting = stuck.getTempMedia({ mediaId: 'x' })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const started = Date.now()
+  await Promise.all([client.close(), stuck.close()])
+  t.true(Date.now() - started < 10_000, 'close does not wait for the 60 s request')
+  for (const [what, call] of [['the upload in flight', pending], ['the call waiting for a token', waiting]]) {
+    const err = await t.throwsAsync(call, undefined, what)
+    t.is(err.code, 'CLIENT_CLOSED', `${what}: ${err.message}`)
+    t.is(err.errCode, -1)
+    t.regex(err.message, /the client was closed \(WxClient\.close\(\)\)/)
+    t.true(wx.isWxMediaError(err))
+  }
+  const before = totalRequests(emu)
+  const later = await t.throwsAsync(client.getTempFileURL({ fileList: ['cloud://x.y/a.png'] }))
+  t.is(later.code, 'CLIENT_CLOSED')
+  t.regex(later.errMsg, /^getTempFileURL:fail the client was closed/)
+  t.is(totalRequests(emu), before, 'nothing is sent after close')
+  await client.close() // closing twice is fine
+  // Other clients are unaffected.
+  t.is((await clientFor(emu).getTempFileURL({ fileList: ['cloud://x.y/a.png'] })).errMsg, 'getTempFileURL:ok')
+})
+
+// --------------------------------------------------------------- debug log
+
+const LOG_SECRET = 'Sx9-debug-log-secret-must-not-appear-4411'
+/** A child that drives an emulator app with a distinctive secret; prints the tokens it saw. */
+const DEBUG_CHILD = `import { startEmulator, WxClient } from 'wx-media'
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
+  const emu = await startEmulator({ port: 0, apps: [{ appid: 'wxdebuglog0000001', secret: '${LOG_SECRET}' }] })
+  const client = new WxClient({ appid: 'wxdebuglog0000001', secret: '${LOG_SECRET}', baseUrl: emu.url, env: emu.env })
+  const { mediaId } = await client.uploadTempMedia({ type: 'image', media: { value: png } })
+  emu.injectFault({ path: '/cgi-bin/media/get', status: 503 })
+  await client.getTempMedia({ mediaId })
+  const token = emu.issueToken()
+  const byToken = new WxClient({ accessToken: async () => token, baseUrl: emu.url, env: emu.env })
+  await byToken.getTempMedia({ mediaId })
+  const seen = emu.requests().map((r) => r.query.access_token).filter(Boolean)
+  console.log(JSON.stringify([...new Set([token, ...seen])]))
+  await emu.close()`
+
+function encodings(secret) {
+  const b64 = Buffer.from(secret).toString('base64')
+  return [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), b64, b64.replace(/=+$/, ''),
+    Buffer.from(secret).toString('hex'), secret.slice(0, 12), secret.slice(-12)]
+}
+
+test('WX_MEDIA_LOG=debug writes one redacted line per request, retry and token fetch to stderr', (t) => {
+  const dir = appDir(t)
+  const run = runModule(dir, 'debug.mjs', DEBUG_CHILD, { WX_MEDIA_LOG: 'debug', DEBUG: '' })
+  t.is(run.status, 0, run.stderr)
+  const tokens = JSON.parse(run.stdout)
+  t.true(tokens.length >= 2)
+  const lines = run.stderr.trim().split('\n')
+  const has = (re) => t.true(lines.some((l) => re.test(l)), `a line matching ${re}\n${run.stderr}`)
+  has(/^wx-media request POST \/cgi-bin\/stable_token status=200 attempt=1 ms=\d+$/)
+  has(/^wx-media token fetch source=\/cgi-bin\/stable_token ok ms=\d+$/)
+  has(/^wx-media request POST \/cgi-bin\/media\/upload status=200 attempt=1 ms=\d+$/)
+  has(/^wx-media request GET \/cgi-bin\/media\/get status=503 attempt=1 ms=\d+$/)
+  has(/^wx-media retry GET \/cgi-bin\/media\/get attempt=2 after_ms=\d+$/)
+  has(/^wx-media request GET \/cgi-bin\/media\/get status=200 attempt=2 ms=\d+$/)
+  has(/^wx-media token fetch source=accessToken\(\) ok ms=\d+$/)
+  for (const line of lines) t.regex(line, /^wx-media (request|retry|token fetch) /)
+  t.false(run.stderr.includes('?'), 'no query string')
+  for (const secret of [LOG_SECRET, ...tokens]) {
+    for (const form of encodings(secret)) t.false(run.stderr.includes(form), `no trace of a secret (${form.length} chars)`)
+  }
+})
+
+test('DEBUG=wx-media (or a list naming it) turns the log on; nothing is logged otherwise', (t) => {
+  const dir = appDir(t)
+  const on = runModule(dir, 'on.mjs', DEBUG_CHILD, { WX_MEDIA_LOG: '', DEBUG: 'express:*,wx-media' })
+  t.is(on.status, 0, on.stderr)
+  t.regex(on.stderr, /^wx-media request POST \/cgi-bin\/stable_token status=200/m)
+  const off = runModule(dir, 'off.mjs', DEBUG_CHILD, { WX_MEDIA_LOG: '', DEBUG: '*,-wx-media' })
+  t.is(off.status, 0, off.stderr)
+  t.is(off.stderr, '')
+})
+
+// The CI crash: a ReadStream's own (late) open failing after its file was
+// removed surfaced as an uncaught exception, which ava 7's TAP reporter then
+// crashed on. Removing the file right after the call must be harmless.
+test('an fs.ReadStream whose file is removed right after the call raises no uncaught error', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu)
+  for (let i = 0; i < 5; i++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wx-media-gone-'))
+    const file = path.join(dir, 'gone.png')
+    fs.writeFileSync(file, PNG)
+    const stream = fs.createReadStream(file)
+    const call = client.uploadFile({ cloudPath: `gone/${i}.png`, fileContent: stream })
+    fs.rmSync(dir, { recursive: true, force: true })
+    // Rust may have opened the file before it went, or not: either outcome is fine.
+    const outcome = await call.then(
+      (r) => r.errMsg === 'uploadFile:ok',
+      (e) => wx.isWxMediaError(e),
+    )
+    t.true(outcome)
+    // (not events.once: it would reject on the stream's own ENOENT, which is what must stay quiet)
+    if (!stream.closed) await new Promise((resolve) => stream.on('close', resolve))
+    t.true(stream.destroyed)
+  }
+})

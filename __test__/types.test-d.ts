@@ -93,5 +93,9 @@ export async function typeChecks(): Promise<void> {
   // @ts-expect-error name is required
   await wx.http.uploadFile({ url: emu.url, value: Buffer.alloc(1) })
   void [text, where]
+  const closing: Promise<void> = client.close()
+  await closing
+  const closedCode: WxMediaErrorCode = 'CLIENT_CLOSED'
+  void closedCode
   await emu.close()
 }

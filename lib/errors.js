@@ -16,6 +16,7 @@ const ERROR_CODES = Object.freeze([
   'HTTP_STATUS',
   'SOURCE_ERROR',
   'TOO_LARGE',
+  'CLIENT_CLOSED',
 ])
 
 const KNOWN = new Set(ERROR_CODES)

@@ -70,6 +70,14 @@ class WxClient {
     return this.#native.env
   }
 
+  /**
+   * Ends this client: calls in flight and later calls reject with
+   * `CLIENT_CLOSED`; resolves once its connection pool is dropped.
+   */
+  close() {
+    return invoke('close', this.#native.close, this.#native, [])
+  }
+
   /** How many times this client fetched (or asked its provider for) a token. */
   get tokenFetchCount() {
     return this.#native.tokenFetchCount

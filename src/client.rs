@@ -1,7 +1,7 @@
 //! One client per appid: a pooled HTTP client, a concurrency limit, the
 //! token manager, and the request loop with retries and token replay.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,7 +12,9 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::ClientConfig;
+use crate::debug_log;
 use crate::error::{is_token_errcode, ErrorKind, WxError};
+use crate::lifecycle::Lifecycle;
 use crate::multipart::MultipartBody;
 use crate::retry::{may_retry, provably_unsent, Outcome, Retry, Tracked};
 use crate::secrets::Secrets;
@@ -137,9 +139,11 @@ pub struct Client {
     cfg: ClientConfig,
     /// What this client must never show (see [`crate::secrets`]).
     secrets: Arc<Secrets>,
-    http: reqwest::Client,
+    /// The connection pool; `None` once the client is closed.
+    http: RwLock<Option<reqwest::Client>>,
     limiter: Semaphore,
     tokens: TokenManager,
+    life: Lifecycle,
 }
 
 impl Client {
@@ -151,9 +155,23 @@ impl Client {
             limiter: Semaphore::new(cfg.max_concurrency),
             tokens: TokenManager::new(cfg.credential.clone(), secrets.clone()),
             secrets,
-            http,
+            http: RwLock::new(Some(http)),
             cfg,
+            life: Lifecycle::default(),
         })
+    }
+
+    /// Ends the client: calls in flight reject `CLIENT_CLOSED`, later calls
+    /// too; resolves once none is running and the connection pool is dropped.
+    pub async fn close(&self) {
+        self.limiter.close();
+        self.life.close().await;
+        let pool = self.http.write().unwrap_or_else(|e| e.into_inner()).take();
+        drop(pool);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.life.is_closed()
     }
 
     /// The secrets of this client; calls register per-request credentials
@@ -170,10 +188,15 @@ impl Client {
         &self.tokens
     }
 
-    /// The pooled HTTP client (proxy, CA), for fetching upload sources; it
-    /// does not take a concurrency slot (the upload it feeds holds one).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The pooled HTTP client (proxy, CA), also for fetching upload sources
+    /// (it does not take a concurrency slot: the upload it feeds holds one);
+    /// `CLIENT_CLOSED` once the client is closed.
+    pub fn http(&self) -> Result<reqwest::Client, WxError> {
+        self.http
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(WxError::client_closed)
     }
 
     /// A slot of `maxConcurrency`, held for one HTTP exchange.
@@ -181,7 +204,7 @@ impl Client {
         self.limiter
             .acquire()
             .await
-            .map_err(|_| WxError::new(ErrorKind::Aborted, -1, "client is closed"))
+            .map_err(|_| WxError::client_closed())
     }
 
     /// The timeout of a class of request (a call's own `config.timeout` wins).
@@ -198,6 +221,14 @@ impl Client {
     /// The whole call, token wait and queue time included, is bounded by the
     /// request's timeout.
     pub async fn call_api(&self, request: Request) -> Result<ApiReply, WxError> {
+        // Boxed: the nested request futures are large, and tokio's worker
+        // stacks are not (a debug build overflowed 2 MiB unboxed).
+        self.life
+            .guard(Box::pin(self.call_api_unguarded(request)))
+            .await
+    }
+
+    async fn call_api_unguarded(&self, request: Request) -> Result<ApiReply, WxError> {
         let budget = self.timeout_of(request.timeout);
         let deadline = Instant::now() + budget;
         let mut replayed = false;
@@ -257,15 +288,41 @@ impl Client {
         deadline: Instant,
         budget: Duration,
     ) -> Result<Reply, WxError> {
+        self.life
+            .guard(Box::pin(
+                self.send_unguarded(request, token, deadline, budget),
+            ))
+            .await
+    }
+
+    async fn send_unguarded(
+        &self,
+        request: &Request,
+        token: Option<&Token>,
+        deadline: Instant,
+        budget: Duration,
+    ) -> Result<Reply, WxError> {
         let url = self.url_for(request, token)?;
+        let method = request.method.as_str();
         let mut attempt = 0;
         loop {
+            let started = Instant::now();
             let (result, outcome) = self.exchange(request, url.clone(), deadline, budget).await;
+            debug_log::request(
+                method,
+                request.path(),
+                attempt + 1,
+                started.elapsed(),
+                &result,
+                |reply| reply.status,
+            );
             if attempt >= self.cfg.retries || !may_retry(request.retry, outcome) {
                 return result;
             }
             attempt += 1;
-            if !sleep_before(deadline, backoff(attempt)).await {
+            let delay = backoff(attempt);
+            debug_log::retry(method, request.path(), attempt + 1, delay);
+            if !sleep_before(deadline, delay).await {
                 return result;
             }
         }
@@ -292,7 +349,7 @@ impl Client {
         let permit = match tokio::time::timeout_at(deadline, self.limiter.acquire()).await {
             Err(_) => return timed_out(" (waiting in the maxConcurrency queue)"),
             Ok(Err(_)) => {
-                let closed = WxError::new(ErrorKind::Aborted, -1, "client is closed");
+                let closed = WxError::client_closed();
                 return (Err(closed), Outcome::TimedOut);
             }
             Ok(Ok(permit)) => permit,
@@ -301,10 +358,11 @@ impl Client {
         if remaining.is_zero() {
             return timed_out(" (waiting in the maxConcurrency queue)");
         }
-        let mut builder = self
-            .http
-            .request(request.method.clone(), url)
-            .timeout(remaining);
+        let http = match self.http() {
+            Ok(http) => http,
+            Err(closed) => return (Err(closed), Outcome::Final),
+        };
+        let mut builder = http.request(request.method.clone(), url).timeout(remaining);
         let (body, progress) = match &request.body {
             RequestBody::Empty => Tracked::new(reqwest::Body::from(Bytes::new())),
             RequestBody::Json(json) => {

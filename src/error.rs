@@ -31,6 +31,8 @@ pub enum ErrorKind {
     /// A reply held in memory is larger than `maxDownloadBytes` (or the
     /// JSON reply limit); stream it to a `filePath` instead.
     TooLarge,
+    /// The client was closed (`WxClient.close()`) before or during the call.
+    ClientClosed,
 }
 
 impl ErrorKind {
@@ -46,6 +48,7 @@ impl ErrorKind {
             ErrorKind::HttpStatus => "HTTP_STATUS",
             ErrorKind::Source => "SOURCE_ERROR",
             ErrorKind::TooLarge => "TOO_LARGE",
+            ErrorKind::ClientClosed => "CLIENT_CLOSED",
         }
     }
 }
@@ -136,6 +139,15 @@ impl WxError {
         Self::new(ErrorKind::Timeout, LOCAL_ERR_CODE, detail)
     }
 
+    /// A call on (or pending at) a closed client.
+    pub fn client_closed() -> Self {
+        Self::new(
+            ErrorKind::ClientClosed,
+            LOCAL_ERR_CODE,
+            "the client was closed (WxClient.close()); create a new WxClient to make more calls",
+        )
+    }
+
     pub fn network(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::Network, LOCAL_ERR_CODE, detail)
     }
@@ -210,6 +222,7 @@ impl WxError {
             ErrorKind::Aborted => "aborted",
             ErrorKind::Source => "source error",
             ErrorKind::TooLarge => "reply too large",
+            ErrorKind::ClientClosed => "client closed",
             ErrorKind::HttpStatus | ErrorKind::WxApi => "unexpected response",
         }
     }

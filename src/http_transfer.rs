@@ -135,7 +135,7 @@ async fn send_following(
     let mut hops = 0;
     loop {
         let mut builder = client
-            .http()
+            .http()?
             .request(method.clone(), url.clone())
             .timeout(timeout)
             .headers(headers.clone());

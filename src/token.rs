@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::client::{Client, Request, RequestBody, TimeoutClass};
 use crate::config::{Credential, TokenMode, TokenSupply};
+use crate::debug_log;
 use crate::error::{ErrorKind, WxError};
 use crate::retry::Retry;
 use crate::secrets::Secrets;
@@ -201,7 +202,8 @@ impl TokenManager {
             // The fetch bounds itself (the HTTP deadline, the provider's JSON
             // timeout with its own TOKEN_ERROR); this is only a backstop.
             let backstop = deadline + Duration::from_millis(100);
-            let fetched = tokio::time::timeout_at(backstop, self.fetch(client, deadline, budget))
+            let fetch = debug_log::token_fetch(self.source(), self.fetch(client, deadline, budget));
+            let fetched = tokio::time::timeout_at(backstop, fetch)
                 .await
                 .unwrap_or_else(|_| {
                     Err(WxError::timeout(format!(
@@ -240,6 +242,23 @@ impl TokenManager {
         slot.as_ref()
             .filter(|c| Instant::now() < c.fresh_until)
             .map(|c| c.token.clone())
+    }
+
+    /// Where tokens come from, for the debug log.
+    fn source(&self) -> &'static str {
+        match &self.credential {
+            Credential::AppSecret {
+                mode: TokenMode::Legacy,
+                ..
+            } => "/cgi-bin/token",
+            Credential::AppSecret { .. } => "/cgi-bin/stable_token",
+            Credential::AccessToken(TokenSupply::Static(_))
+            | Credential::Cloudbase(TokenSupply::Static(_)) => "static",
+            Credential::AccessToken(TokenSupply::Provider(_)) => "accessToken()",
+            Credential::Cloudbase(TokenSupply::Provider(_)) => "cloudbaseAccessToken()",
+            Credential::CloudbaseFile(_) => "token-file",
+            Credential::OpenApiService | Credential::Missing => "none",
+        }
     }
 
     async fn fetch(

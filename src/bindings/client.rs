@@ -91,6 +91,13 @@ impl WxClient {
         self.inner.config().env_now()
     }
 
+    /// Ends this client: calls in flight and later calls reject with
+    /// `CLIENT_CLOSED`; resolves once its connection pool is dropped.
+    #[napi]
+    pub async fn close(&self) {
+        self.inner.close().await
+    }
+
     /// How many times this client fetched (or asked its provider for) a token.
     #[napi(getter)]
     pub fn token_fetch_count(&self) -> f64 {

@@ -127,7 +127,7 @@ pub async fn send(
         timestamp,
     });
     let timeout = client.config().timeouts.json;
-    let mut builder = client.http().post(url).timeout(timeout);
+    let mut builder = client.http()?.post(url).timeout(timeout);
     for (name, value) in headers.iter().filter(|(n, _)| *n != "Host") {
         builder = builder.header(*name, *value);
     }

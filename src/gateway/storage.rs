@@ -76,7 +76,7 @@ pub async fn upload_file(
     let (body, len) = (raw_body(&content.payload, content.len), content.len);
     let timeout = client.config().timeouts.transfer;
     let request = client
-        .http()
+        .http()?
         .request(Method::PUT, url)
         .timeout(timeout)
         .header("Signature", authorization)

@@ -134,7 +134,7 @@ fn fetch_for(
         )));
     }
     Ok(Fetch {
-        http: client.http().clone(),
+        http: client.http()?,
         name: format!("the source {}", redacted_url(url)),
         url: parsed,
         headers,
@@ -256,7 +256,7 @@ pub(super) async fn open_media(
             pairs.append_pair("media_id", media_id);
         }
         let fetch = Fetch {
-            http: client.http().clone(),
+            http: client.http()?,
             url,
             headers: Vec::new(),
             timeout: client.config().timeouts.transfer,
