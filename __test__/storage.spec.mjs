@@ -177,11 +177,17 @@ test('a COS 403 XML error becomes COS_ERROR with the COS code and RequestId', as
   await client.uploadFile({ cloudPath: 'warm.png', fileContent: PNG })
   // Hold the COS POST while the emulator's clock passes the ticket's lifetime:
   // once the second ticket has been issued (not after a fixed sleep, which a
-  // loaded machine can outrun), move the clock past it.
-  // The hold is long enough for a starved poll loop (seen under load with 1.5 s).
-  emu.injectFault({ path: '/cos/', delayMs: 5000 })
+  // loaded machine can outrun), move the clock past it. The hold is what the
+  // test has to react within, so it is generous: 1.5 s was outrun once by a
+  // poll loop starved on a machine at load 20.
+  emu.injectFault({ path: '/cos/', delayMs: 8000 })
   const pending = client.uploadFile({ cloudPath: 'late.png', fileContent: PNG })
-  while (requestsTo(emu, '/tcb/uploadfile').length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  pending.catch(() => {})
+  const deadline = Date.now() + 30_000
+  while (requestsTo(emu, '/tcb/uploadfile').length < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+  t.is(requestsTo(emu, '/tcb/uploadfile').length, 2, 'the second ticket was never issued')
   emu.advanceClock(2 * 3600 * 1000)
   const err = await t.throwsAsync(pending)
   t.is(err.code, 'COS_ERROR')
