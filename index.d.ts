@@ -777,4 +777,11 @@ export interface WxClientOptions {
   sessionToken?: string
   /** Gateway URL, e.g. `http://127.0.0.1:PORT/admin`; default `TCB_CONTEXT_CNFG`'s `URL`, then the internal gateway host. */
   serviceUrl?: string
+  /**
+   * Share tokens across a fleet of processes through Redis (needs `appid` + `secret`):
+   * `{ redis: 'redis://host:6379' }` or `{ redis: { url, prefix?, lockMs? } }`
+   * (`lockMs`: how long one refresher holds the fleet lock, default 5000).
+   * Redis trouble never fails a call: each process falls back to its own cache.
+   */
+  tokenStore?: { redis: string | { url: string; prefix?: string; lockMs?: number } }
 }

@@ -153,7 +153,8 @@ impl Client {
         let http = build_http_client(&cfg)?;
         Ok(Client {
             limiter: Semaphore::new(cfg.max_concurrency),
-            tokens: TokenManager::new(cfg.credential.clone(), secrets.clone()),
+            tokens: TokenManager::new(cfg.credential.clone(), secrets.clone())
+                .with_store(cfg.token_store.as_ref())?,
             secrets,
             http: RwLock::new(Some(http)),
             cfg,

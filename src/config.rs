@@ -182,6 +182,8 @@ pub struct ClientOptions {
     pub secret_key: Option<String>,
     pub session_token: Option<String>,
     pub service_url: Option<String>,
+    /// `tokenStore` (issue 10): where a fleet shares its tokens.
+    pub token_store: Option<crate::token_store::StoreOptions>,
 }
 
 /// The resolved configuration of one client.
@@ -207,6 +209,7 @@ pub struct ClientConfig {
     pub max_redirects: Option<u32>,
     /// `Some` when calls go through the TCB gateway instead of WeChat HTTP.
     pub gateway: Option<crate::gateway::GatewayConfig>,
+    pub token_store: Option<crate::token_store::StoreOptions>,
 }
 
 /// Reads the process environment; a seam so tests can supply their own.
@@ -262,6 +265,16 @@ impl ClientConfig {
         if max_concurrency == 0 {
             return Err(WxError::invalid_param("maxConcurrency must be at least 1"));
         }
+        let token_store = match (&credential, opts.token_store) {
+            (_, None) => None,
+            (Credential::AppSecret { .. }, Some(store)) => Some(store),
+            (_, Some(_)) => {
+                return Err(WxError::invalid_param(
+                    "tokenStore shares tokens fetched with { appid, secret }; \
+                     it cannot be used with accessToken, cloudbaseAccessToken, openApiService or the TCB gateway",
+                ))
+            }
+        };
         Ok(ClientConfig {
             credential,
             appid,
@@ -284,6 +297,7 @@ impl ClientConfig {
             max_upload_bytes: opts.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
             max_redirects: opts.max_redirects,
             gateway,
+            token_store,
         })
     }
 }

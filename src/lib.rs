@@ -35,6 +35,7 @@ pub mod source;
 pub mod storage;
 pub mod suggest;
 pub mod token;
+pub mod token_store;
 pub mod transfer;
 pub mod transport;
 pub mod wx_context;

@@ -20,6 +20,7 @@ use crate::debug_log;
 use crate::error::{ErrorKind, WxError};
 use crate::retry::Retry;
 use crate::secrets::Secrets;
+use crate::token_store::shared::{Fleet, Obtained};
 
 /// Refresh this long before WeChat's expiry. WeChat keeps a replaced token
 /// valid for 5 minutes, so a 300 s margin never hands out a dead token.
@@ -51,6 +52,8 @@ pub struct TokenManager {
     /// The fetch under way, if any: its outcome is published here.
     flight: Mutex<Option<FlightRx>>,
     fetches: AtomicU64,
+    /// The fleet's shared store (`tokenStore`), if any.
+    fleet: Option<Fleet>,
 }
 
 type FlightOutcome = Option<Result<Token, WxError>>;
@@ -91,7 +94,22 @@ impl TokenManager {
             cached: RwLock::new(None),
             flight: Mutex::new(None),
             fetches: AtomicU64::new(0),
+            fleet: None,
         }
+    }
+
+    /// Shares tokens through `tokenStore` (only for appid + secret).
+    pub fn with_store(
+        mut self,
+        options: Option<&crate::token_store::StoreOptions>,
+    ) -> Result<Self, WxError> {
+        let (Some(options), Credential::AppSecret { appid, secret, .. }) =
+            (options, &self.credential)
+        else {
+            return Ok(self);
+        };
+        self.fleet = Some(Fleet::new(options, appid, secret)?);
+        Ok(self)
     }
 
     /// Whether a rejected token can be replaced by asking again.
@@ -187,7 +205,6 @@ impl TokenManager {
         let outcome = if let Some(token) = self.fresh() {
             Ok(token)
         } else {
-            self.fetches.fetch_add(1, Ordering::Relaxed);
             // A token fetch is a JSON call: bounded by the JSON timeout and
             // by the caller's own deadline, whichever ends first.
             let json = client.config().timeouts.json;
@@ -202,7 +219,7 @@ impl TokenManager {
             // The fetch bounds itself (the HTTP deadline, the provider's JSON
             // timeout with its own TOKEN_ERROR); this is only a backstop.
             let backstop = deadline + Duration::from_millis(100);
-            let fetch = debug_log::token_fetch(self.source(), self.fetch(client, deadline, budget));
+            let fetch = self.shared_fetch(client, deadline, budget);
             let fetched = tokio::time::timeout_at(backstop, fetch)
                 .await
                 .unwrap_or_else(|_| {
@@ -231,6 +248,9 @@ impl TokenManager {
     /// request that started with an older token must not throw away the
     /// fresh one another request just fetched.
     pub fn invalidate(&self, failed: &str) {
+        if let Some(fleet) = &self.fleet {
+            fleet.rejected(failed);
+        }
         let mut slot = self.cached.write().unwrap_or_else(|e| e.into_inner());
         if slot.as_ref().is_some_and(|c| &*c.token.value == failed) {
             *slot = None;
@@ -261,12 +281,46 @@ impl TokenManager {
         }
     }
 
+    /// A token from the fleet's store, or fetched here (and stored).
+    async fn shared_fetch(
+        &self,
+        client: &Client,
+        deadline: tokio::time::Instant,
+        budget: Duration,
+    ) -> Result<(Token, Duration), WxError> {
+        let Some(fleet) = &self.fleet else {
+            return self.logged_fetch(client, deadline, budget).await;
+        };
+        let fetch = || async {
+            let fetched = self.logged_fetch(client, deadline, budget).await;
+            let fresh = fetched
+                .as_ref()
+                .ok()
+                .map(|(t, ttl)| (t.value.to_string(), *ttl));
+            (fetched, fresh)
+        };
+        match fleet.obtain(deadline, fetch).await {
+            Obtained::FromStore(value, ttl) => Ok((token(&value, "access_token"), ttl)),
+            Obtained::Fetched(fetched) => fetched,
+        }
+    }
+
+    async fn logged_fetch(
+        &self,
+        client: &Client,
+        deadline: tokio::time::Instant,
+        budget: Duration,
+    ) -> Result<(Token, Duration), WxError> {
+        debug_log::token_fetch(self.source(), self.fetch(client, deadline, budget)).await
+    }
+
     async fn fetch(
         &self,
         client: &Client,
         deadline: tokio::time::Instant,
         budget: Duration,
     ) -> Result<(Token, Duration), WxError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         match &self.credential {
             Credential::AppSecret {
                 appid,

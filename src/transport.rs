@@ -46,6 +46,12 @@ pub fn register_config_secrets(cfg: &ClientConfig, secrets: &Secrets) {
             secrets.add_permanent(&secret);
         }
     }
+    // tokenStore: a Redis URL's password.
+    if let Some(store) = &cfg.token_store {
+        for secret in crate::config::url_credentials(&store.url) {
+            secrets.add_permanent(&secret);
+        }
+    }
 }
 
 pub fn build_http_client(cfg: &ClientConfig) -> Result<reqwest::Client, WxError> {

@@ -162,11 +162,6 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
         return Ok(ClientOptions::default());
     };
     let obj = object_arg(Some(value), "an options object such as { appid, secret }")?;
-    if prop(&obj, "tokenStore")?.is_some() {
-        return Err(WxError::invalid_param(
-            "tokenStore is not supported in this version: share tokens with an accessToken function instead",
-        ));
-    }
     option_names::check(&obj, option_names::CLIENT, "")?;
     let mut opts = ClientOptions {
         appid: string_prop(&obj, "appid", "appid")?,
@@ -224,6 +219,7 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     opts.secret_key = string_prop(&obj, "secretKey", "secretKey")?;
     opts.session_token = string_prop(&obj, "sessionToken", "sessionToken")?;
     opts.service_url = string_prop(&obj, "serviceUrl", "serviceUrl")?;
+    opts.token_store = super::fleet_options::token_store_option(&obj)?;
     Ok(opts)
 }
 

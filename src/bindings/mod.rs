@@ -11,6 +11,7 @@ mod client;
 mod cloud_call;
 mod emulator;
 mod errors;
+mod fleet_options;
 mod http;
 mod media;
 mod openapi;

@@ -28,6 +28,7 @@ pub const CLIENT: &[&str] = &[
     "maxDownloadBytes",
     "maxUploadBytes",
     "maxRedirects",
+    "tokenStore",
     // wx-server-sdk's, accepted for drop-in use (no effect here).
     "traceUser",
     "throwOnNotFound",
@@ -37,6 +38,10 @@ pub const CLIENT: &[&str] = &[
     "sessionToken",
     "serviceUrl",
 ];
+
+/// `tokenStore: { … }` and `tokenStore: { redis: { … } }` (issue 10)
+pub const TOKEN_STORE: &[&str] = &["redis"];
+pub const TOKEN_STORE_REDIS: &[&str] = &["url", "prefix", "lockMs"];
 
 /// `timeout: { … }`
 pub const TIMEOUT: &[&str] = &["json", "transfer"];

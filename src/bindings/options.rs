@@ -71,6 +71,12 @@ pub struct WxClientOptions {
     pub session_token: Option<String>,
     /// Gateway URL, e.g. `http://127.0.0.1:PORT/admin`; default `TCB_CONTEXT_CNFG`'s `URL`, then the internal gateway host.
     pub service_url: Option<String>,
+    /// Share tokens across a fleet of processes through Redis (needs `appid` + `secret`):
+    /// `{ redis: 'redis://host:6379' }` or `{ redis: { url, prefix?, lockMs? } }`
+    /// (`lockMs`: how long one refresher holds the fleet lock, default 5000).
+    /// Redis trouble never fails a call: each process falls back to its own cache.
+    #[napi(ts_type = "{ redis: string | { url: string; prefix?: string; lockMs?: number } }")]
+    pub token_store: Option<String>,
 }
 
 /// Per-type size limits of temporary media, in bytes.
