@@ -1,11 +1,13 @@
 // Fleet scale (issue 10): tokens shared through a real redis-server by
 // several child processes against one emulator.
-import test from 'ava'
+import anyTest from 'ava'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { wx, PNG, startEmulator } from './helpers.mjs'
 import { startRedis, redisCli, until } from './redis-helper.mjs'
 
+// Serial: each test runs a fleet of processes; on 2 cores they must not pile up.
+const test = anyTest.serial
 const CHILD = fileURLToPath(new URL('./fixtures/fleet-child.mjs', import.meta.url))
 
 /** A child process of the fleet; `round()` resolves its next round's results. */
