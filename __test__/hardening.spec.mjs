@@ -597,22 +597,26 @@ test.serial('a hanging token endpoint: one request, and 6 callers time out toget
 
 // Timing tests run serially (ava runs them before the concurrent ones).
 test.serial('time waiting in the maxConcurrency queue counts toward the timeout', async (t) => {
-  // Each reply takes 500 ms; with a 800 ms timeout the second call, queued
-  // behind the first, cannot finish in time, and the third never starts.
+  // Each reply takes 2 s; with a 3 s timeout the second call, queued behind
+  // the first, cannot finish in time (it would at 4 s), and the third never
+  // starts. Had the timer started only when a call left the queue, the second
+  // would succeed. The margins are whole seconds so a loaded machine cannot
+  // push the first call past its timeout (500/800 ms did, 2 runs in 5).
   const wechat = await hostile(t, async (req, res) => {
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await new Promise((resolve) => setTimeout(resolve, 2000))
     res.writeHead(200, { 'content-type': 'image/png', 'content-disposition': 'attachment' })
     res.end(PNG)
   })
-  const client = new wx.WxClient({ accessToken: TOKEN, baseUrl: wechat.url, maxConcurrency: 1, timeout: 800 })
+  const client = new wx.WxClient({ accessToken: TOKEN, baseUrl: wechat.url, maxConcurrency: 1, timeout: 3000 })
   const started = Date.now()
   const results = await Promise.allSettled([1, 2, 3].map(() => client.getTempMedia({ mediaId: 'm' })))
   const elapsed = Date.now() - started
-  t.is(results[0].status, 'fulfilled')
+  t.is(results[0].status, 'fulfilled', String(results[0].reason))
   t.is(results[1].reason?.code, 'TIMEOUT')
   t.is(results[2].reason?.code, 'TIMEOUT')
-  t.regex(results[2].reason.message, /timed out after 800 ms/)
-  t.true(elapsed < 1500, `took ${elapsed} ms`)
+  t.regex(results[2].reason.message, /timed out after 3000 ms/)
+  // Over at the timeout, before the queue could have drained (≥ 4 s).
+  t.true(elapsed < 3900, `took ${elapsed} ms`)
 })
 
 test('a { mediaId } source answered with an HTML page is not stored as the file', async (t) => {
