@@ -13,6 +13,8 @@ mod cdn;
 mod control;
 mod fault_body;
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gateway;
 mod gateway_openapi;
 mod gateway_storage;

@@ -39,7 +39,7 @@ struct HeaderSummary {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PartRecord {
+pub(crate) struct PartRecord {
     name: String,
     filename: Option<String>,
     content_type: Option<String>,
@@ -136,7 +136,7 @@ pub(crate) async fn describe(req: &Incoming, outcome: &Outcome) -> RequestRecord
 
 /// The parts multer can read, in wire order; stops quietly at the first
 /// malformation (the handler reports that; the log shows what came before).
-async fn describe_parts(content_type: &str, body: Bytes) -> Vec<PartRecord> {
+pub(crate) async fn describe_parts(content_type: &str, body: Bytes) -> Vec<PartRecord> {
     let Ok(boundary) = multer::parse_boundary(content_type) else {
         return Vec::new();
     };

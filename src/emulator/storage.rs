@@ -317,9 +317,9 @@ fn cos_authorization(now_secs: u64) -> String {
 /// The fields of a COS POST Object form, `file` last.
 #[derive(Debug)]
 pub(crate) struct CosForm {
-    fields: Vec<(String, String)>,
-    file_content_type: Option<String>,
-    file: Bytes,
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) file_content_type: Option<String>,
+    pub(crate) file: Bytes,
 }
 
 impl CosForm {

@@ -132,27 +132,36 @@ pub async fn call(
         Param::Bytes(Bytes::from(encode_request(pairs_of(params)))),
     );
     let reply = send(client, inv, form, Encoding::Multipart).await?;
-    if reply.status != 200 {
+    parse_reply(api_name, reply.status, content_type(&reply), &reply.body)
+}
+
+/// What a `wx.openApi` reply means: the gateway's own JSON error, a
+/// `CommOpenApiResp` carrying WeChat's errcode, JSON or binary data. Pure, for
+/// any status, content type and bytes (a fuzz target).
+pub fn parse_reply(
+    api_name: &str,
+    status: u16,
+    reply_content_type: &str,
+    body: &Bytes,
+) -> Result<OpenApiResult, WxError> {
+    if status != 200 {
         return Err(WxError::http_status(
-            reply.status,
-            format!(
-                "the TCB gateway answered HTTP {} to wx.openApi",
-                reply.status
-            ),
+            status,
+            format!("the TCB gateway answered HTTP {} to wx.openApi", status),
         ));
     }
-    if content_type(&reply) == "application/json; charset=utf-8" {
-        if let Some(err) = serde_json::from_slice::<Value>(&reply.body)
+    if reply_content_type == "application/json; charset=utf-8" {
+        if let Some(err) = serde_json::from_slice::<Value>(body)
             .ok()
             .and_then(|j| gateway_error(&j))
         {
             return Err(err);
         }
     }
-    let resp = match CommOpenApiResp::decode(reply.body.clone()) {
+    let resp = match CommOpenApiResp::decode(body.clone()) {
         Ok(resp) => resp,
         Err(decode) => {
-            let json: Option<Value> = serde_json::from_slice(&reply.body).ok();
+            let json: Option<Value> = serde_json::from_slice(body).ok();
             return Err(json.as_ref().and_then(gateway_error).unwrap_or_else(|| {
                 WxError::new(
                     ErrorKind::HttpStatus,

@@ -194,7 +194,8 @@ pub async fn upload_temp_media(
 
 /// `media_id` (or `thumb_media_id` for thumbs), and `created_at` as a number
 /// even when WeChat sends it as a string.
-pub(crate) fn parse_upload_reply(
+/// Pure, for any JSON (a fuzz target).
+pub fn parse_upload_reply(
     json: Option<&Value>,
     requested: MediaType,
 ) -> Result<UploadedMedia, WxError> {
