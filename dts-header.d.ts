@@ -174,3 +174,22 @@ export interface HttpTransfers {
 }
 /** `http.uploadFile` / `http.downloadFile` with the default client. */
 export declare const http: HttpTransfers
+
+/** A token as `tokenStore` hooks store it: the value and when it stops being fresh. */
+export interface StoredToken {
+  token: string
+  /** Milliseconds since the epoch (as `Date.now()`). */
+  expiresAt: number
+}
+
+/**
+ * `tokenStore: { get, set }`: share the access token through your own storage
+ * (called as methods of this object). `key` is `wx-media:token:<appid>:<hash>`
+ * (the hash is of `appid:secret`; the secret itself is never in it).
+ * A hook that throws, rejects, returns something else or takes over 1 s
+ * never fails a call: the process uses its own cache and fetch instead.
+ */
+export interface TokenStoreHooks {
+  get(key: string): StoredToken | null | undefined | Promise<StoredToken | null | undefined>
+  set(key: string, value: StoredToken): unknown
+}

@@ -175,6 +175,25 @@ export interface HttpTransfers {
 /** `http.uploadFile` / `http.downloadFile` with the default client. */
 export declare const http: HttpTransfers
 
+/** A token as `tokenStore` hooks store it: the value and when it stops being fresh. */
+export interface StoredToken {
+  token: string
+  /** Milliseconds since the epoch (as `Date.now()`). */
+  expiresAt: number
+}
+
+/**
+ * `tokenStore: { get, set }`: share the access token through your own storage
+ * (called as methods of this object). `key` is `wx-media:token:<appid>:<hash>`
+ * (the hash is of `appid:secret`; the secret itself is never in it).
+ * A hook that throws, rejects, returns something else or takes over 1 s
+ * never fails a call: the process uses its own cache and fetch instead.
+ */
+export interface TokenStoreHooks {
+  get(key: string): StoredToken | null | undefined | Promise<StoredToken | null | undefined>
+  set(key: string, value: StoredToken): unknown
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -780,8 +799,9 @@ export interface WxClientOptions {
   /**
    * Share tokens across a fleet of processes through Redis (needs `appid` + `secret`):
    * `{ redis: 'redis://host:6379' }` or `{ redis: { url, prefix?, lockMs? } }`
-   * (`lockMs`: how long one refresher holds the fleet lock, default 5000).
-   * Redis trouble never fails a call: each process falls back to its own cache.
+   * (`lockMs`: how long one refresher holds the fleet lock, default 5000),
+   * or through your own `{ get(key), set(key, { token, expiresAt }) }` hooks.
+   * Store trouble never fails a call: each process falls back to its own cache.
    */
-  tokenStore?: { redis: string | { url: string; prefix?: string; lockMs?: number } }
+  tokenStore?: { redis: string | { url: string; prefix?: string; lockMs?: number } } | TokenStoreHooks
 }

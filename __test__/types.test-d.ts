@@ -6,6 +6,8 @@ import {
   WxClient,
   isWxMediaError,
   startEmulator,
+  type StoredToken,
+  type TokenStoreHooks,
   type UploadTempMediaResult,
   type WxMediaError,
   type WxMediaErrorCode,
@@ -97,5 +99,16 @@ export async function typeChecks(): Promise<void> {
   await closing
   const closedCode: WxMediaErrorCode = 'CLIENT_CLOSED'
   void closedCode
+
+  // tokenStore (issue 10): Redis, or your own get/set hooks
+  const tokens = new Map<string, StoredToken>()
+  const hooks: TokenStoreHooks = { get: (key) => tokens.get(key), set: async (key, value) => void tokens.set(key, value) }
+  new WxClient({ appid: emu.appid, secret: emu.secret, tokenStore: hooks })
+  new WxClient({ appid: emu.appid, secret: emu.secret, tokenStore: { get: async () => null, set: () => {} } })
+  new WxClient({ appid: emu.appid, secret: emu.secret, tokenStore: { redis: { url: 'redis://127.0.0.1:6379', lockMs: 5000 } } })
+  // @ts-expect-error get resolves to { token, expiresAt }, not a bare token
+  new WxClient({ appid: emu.appid, secret: emu.secret, tokenStore: { get: async () => 'token', set: () => {} } })
+  // @ts-expect-error expiresAt is a number of ms
+  tokens.set('k', { token: 't', expiresAt: new Date() })
   await emu.close()
 }

@@ -108,7 +108,8 @@ impl TokenManager {
         else {
             return Ok(self);
         };
-        self.fleet = Some(Fleet::new(options, appid, secret)?);
+        let (store, lock_ms) = options.open()?;
+        self.fleet = Some(Fleet::new(store, lock_ms, appid, secret));
         Ok(self)
     }
 
@@ -293,10 +294,11 @@ impl TokenManager {
         };
         let fetch = || async {
             let fetched = self.logged_fetch(client, deadline, budget).await;
-            let fresh = fetched
-                .as_ref()
-                .ok()
-                .map(|(t, ttl)| (t.value.to_string(), *ttl));
+            let fresh = fetched.as_ref().ok().map(|(t, ttl)| {
+                // Known before the store sees it: a store error quoting it is redacted.
+                self.secrets.add_recent(&t.value);
+                (t.value.to_string(), *ttl)
+            });
             (fetched, fresh)
         };
         match fleet.obtain(deadline, fetch).await {

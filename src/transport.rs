@@ -47,8 +47,8 @@ pub fn register_config_secrets(cfg: &ClientConfig, secrets: &Secrets) {
         }
     }
     // tokenStore: a Redis URL's password.
-    if let Some(store) = &cfg.token_store {
-        for secret in crate::config::url_credentials(&store.url) {
+    if let Some(url) = cfg.token_store.as_ref().and_then(|s| s.redis_url()) {
+        for secret in crate::config::url_credentials(url) {
             secrets.add_permanent(&secret);
         }
     }

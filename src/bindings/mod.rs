@@ -20,6 +20,7 @@ mod options;
 mod settle;
 mod source;
 mod storage;
+mod token_hooks;
 mod token_provider;
 mod transfer;
 

@@ -40,7 +40,7 @@ pub const CLIENT: &[&str] = &[
 ];
 
 /// `tokenStore: { … }` and `tokenStore: { redis: { … } }` (issue 10)
-pub const TOKEN_STORE: &[&str] = &["redis"];
+pub const TOKEN_STORE: &[&str] = &["redis", "get", "set"];
 pub const TOKEN_STORE_REDIS: &[&str] = &["url", "prefix", "lockMs"];
 
 /// `timeout: { … }`

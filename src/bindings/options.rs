@@ -73,9 +73,12 @@ pub struct WxClientOptions {
     pub service_url: Option<String>,
     /// Share tokens across a fleet of processes through Redis (needs `appid` + `secret`):
     /// `{ redis: 'redis://host:6379' }` or `{ redis: { url, prefix?, lockMs? } }`
-    /// (`lockMs`: how long one refresher holds the fleet lock, default 5000).
-    /// Redis trouble never fails a call: each process falls back to its own cache.
-    #[napi(ts_type = "{ redis: string | { url: string; prefix?: string; lockMs?: number } }")]
+    /// (`lockMs`: how long one refresher holds the fleet lock, default 5000),
+    /// or through your own `{ get(key), set(key, { token, expiresAt }) }` hooks.
+    /// Store trouble never fails a call: each process falls back to its own cache.
+    #[napi(
+        ts_type = "{ redis: string | { url: string; prefix?: string; lockMs?: number } } | TokenStoreHooks"
+    )]
     pub token_store: Option<String>,
 }
 

@@ -138,7 +138,7 @@ fn string_or_refusal(value: Unknown, what: &str) -> Option<Outcome> {
 }
 
 /// A short reason for a thrown or rejected value (its message, never coerced).
-fn thrown_reason(e: &Error) -> String {
+pub(super) fn thrown_reason(e: &Error) -> String {
     let reason: String = e.reason.chars().take(200).collect();
     if reason.trim().is_empty() {
         "(no message)".into()
@@ -147,7 +147,7 @@ fn thrown_reason(e: &Error) -> String {
     }
 }
 
-fn clear_pending_exception(env: &Env) {
+pub(super) fn clear_pending_exception(env: &Env) {
     let raw = env.raw();
     let mut pending = false;
     // SAFETY: called on the JS thread with the env napi handed to this

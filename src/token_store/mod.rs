@@ -7,12 +7,14 @@
 //! fails a call), warns once through the debug log, and the store is asked
 //! again on later calls.
 
+pub mod hooks;
 pub mod redis;
 pub mod shared;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -25,9 +27,18 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(2000);
 /// holder's lock expires after it).
 pub const DEFAULT_LOCK_MS: u64 = 5_000;
 
-/// `tokenStore: { redis: url | { url, prefix?, lockMs? } }`.
+/// `tokenStore`: which store the fleet shares its tokens through.
 #[derive(Clone)]
-pub struct StoreOptions {
+pub enum StoreOptions {
+    /// `{ redis: url | { url, prefix?, lockMs? } }`.
+    Redis(RedisOptions),
+    /// `{ get, set }`: the user's hooks, already wrapped by the JS binding
+    /// (see [`hooks::HooksStore`]).
+    Hooks(Arc<dyn TokenStore>),
+}
+
+#[derive(Clone)]
+pub struct RedisOptions {
     pub url: String,
     pub prefix: Option<String>,
     pub lock_ms: u64,
@@ -36,7 +47,33 @@ pub struct StoreOptions {
 impl std::fmt::Debug for StoreOptions {
     // The URL may carry a password: never print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StoreOptions(redis: ***, lock_ms: {})", self.lock_ms)
+        match self {
+            StoreOptions::Redis(r) => write!(f, "StoreOptions(redis: ***, lock_ms: {})", r.lock_ms),
+            StoreOptions::Hooks(_) => f.write_str("StoreOptions(hooks)"),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The store these options name, and how long a refresher holds its
+    /// lock (stores without a lock ignore it).
+    pub fn open(&self) -> Result<(Arc<dyn TokenStore>, u64), crate::error::WxError> {
+        match self {
+            StoreOptions::Redis(r) => {
+                let store = redis::RedisStore::new(&r.url, r.prefix.clone())
+                    .map_err(crate::error::WxError::invalid_param)?;
+                Ok((Arc::new(store), r.lock_ms))
+            }
+            StoreOptions::Hooks(store) => Ok((store.clone(), DEFAULT_LOCK_MS)),
+        }
+    }
+
+    /// The Redis URL, whose password must be redacted everywhere.
+    pub fn redis_url(&self) -> Option<&str> {
+        match self {
+            StoreOptions::Redis(r) => Some(&r.url),
+            StoreOptions::Hooks(_) => None,
+        }
     }
 }
 
@@ -99,7 +136,7 @@ impl WarnOnce {
     }
 
     pub fn warn(&self, text: &str) {
-        if !self.0.swap(true, Ordering::Relaxed) && debug_log_enabled() {
+        if !self.0.swap(true, Ordering::Relaxed) && crate::debug_log::enabled() {
             eprintln!("[wx-media] {}", crate::secrets::scrub(text));
         }
     }
@@ -109,10 +146,6 @@ impl Default for WarnOnce {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn debug_log_enabled() -> bool {
-    std::env::var("WX_MEDIA_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"))
 }
 
 #[cfg(test)]

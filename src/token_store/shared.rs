@@ -8,11 +8,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::redis::RedisStore;
-use super::{
-    now_ms, token_key, StoreError, StoreOptions, Stored, TokenStore, WarnOnce, CONNECT_TIMEOUT,
-};
-use crate::error::WxError;
+use super::{now_ms, token_key, StoreError, Stored, TokenStore, WarnOnce, CONNECT_TIMEOUT};
 
 /// How often a waiter looks for the holder's token.
 const POLL: Duration = Duration::from_millis(20);
@@ -28,16 +24,16 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    pub fn new(options: &StoreOptions, appid: &str, secret: &str) -> Result<Self, WxError> {
-        let store = RedisStore::new(&options.url, options.prefix.clone())
-            .map_err(WxError::invalid_param)?;
-        Ok(Fleet {
-            store: Arc::new(store),
+    /// Shares the token of `appid` + `secret` through `store` (see
+    /// [`super::StoreOptions::open`]); `lock_ms` bounds a refresher's lock.
+    pub fn new(store: Arc<dyn TokenStore>, lock_ms: u64, appid: &str, secret: &str) -> Self {
+        Fleet {
+            store,
             key: token_key(appid, secret),
-            lock_ms: options.lock_ms,
+            lock_ms,
             warn: WarnOnce::new(),
             rejected: Mutex::new(None),
-        })
+        }
     }
 
     /// A request saw `failed` rejected: the next refresh removes it from the
