@@ -119,6 +119,17 @@ test('40001 on a hook-stored token: one refresh, the new token is set, the rejec
   t.is(tokensUsed(emu).at(-1), sets[1])
 })
 
+test('a get that never settles leaves the call time for its own fetch within a short JSON timeout', async (t) => {
+  const emu = await startEmulator(t)
+  let gets = 0
+  const tokenStore = { get: () => (gets++, new Promise(() => {})), set: () => {} }
+  // 900 ms, shorter than the hooks' own 1 s bound: the store gets half of it.
+  const client = clientFor(emu, { timeout: { json: 900 }, tokenStore })
+  t.is((await upload(client)).errCode, 0)
+  t.is(gets, 1)
+  t.is(client.tokenFetchCount, 1)
+})
+
 test('init() takes hooks too', async (t) => {
   const emu = await startEmulator(t)
   const store = new MapStore()

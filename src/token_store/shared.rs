@@ -59,6 +59,7 @@ impl Fleet {
             lock_ms: self.lock_ms,
             rejected: rejected.as_deref(),
             warn: &self.warn,
+            deadline,
         };
         shared.obtain(deadline, fetch).await
     }
@@ -73,6 +74,9 @@ pub struct Shared<'a> {
     /// is still there, and never taken from it.
     pub rejected: Option<&'a str>,
     pub warn: &'a WarnOnce,
+    /// The caller's deadline: a store operation takes at most half of the
+    /// time left, so the fallback fetch always has the other half.
+    pub deadline: tokio::time::Instant,
 }
 
 /// Outcome of [`Shared::obtain`]: a token read from the store (value, ms
@@ -88,12 +92,17 @@ impl Shared<'_> {
         what: &str,
         fut: impl Future<Output = Result<T, StoreError>>,
     ) -> Option<T> {
-        // The store bounds each operation itself; this also covers connecting.
-        let res = match tokio::time::timeout(CONNECT_TIMEOUT * 2, fut).await {
+        // The store bounds each operation itself; this also covers connecting,
+        // and leaves half the caller's time for its own fetch.
+        let left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let bound = (CONNECT_TIMEOUT * 2).min(left / 2);
+        let res = match tokio::time::timeout(bound, fut).await {
             Ok(r) => r,
             Err(_) => Err(StoreError(format!(
                 "no answer within {} ms",
-                (CONNECT_TIMEOUT * 2).as_millis()
+                bound.as_millis()
             ))),
         };
         match res {
