@@ -713,6 +713,11 @@ export interface UploadTempMediaArgs {
   signal?: AbortSignal
   onProgress?: (progress: UploadProgress) => void
   config?: TransferConfig
+  /**
+   * Upload even when `mediaCache` holds a `mediaId` for these bytes (the
+   * new one is not cached either).
+   */
+  bypassCache?: boolean
 }
 
 export interface UploadTempMediaResult {
@@ -722,6 +727,11 @@ export interface UploadTempMediaResult {
   mediaId: string
   /** Unix seconds, always a number. */
   createdAt: number
+  /**
+   * `true` when `mediaCache` answered with the `mediaId` of an earlier
+   * upload of the same bytes (no request was made); absent otherwise.
+   */
+  cached?: true
 }
 
 /** Version of the native addon. */
@@ -804,4 +814,14 @@ export interface WxClientOptions {
    * Store trouble never fails a call: each process falls back to its own cache.
    */
   tokenStore?: { redis: string | { url: string; prefix?: string; lockMs?: number } } | TokenStoreHooks
+  /**
+   * Reuse the `mediaId` of identical bytes (same appid and type) instead
+   * of uploading them again, until 1 h before the media's 3 days end:
+   * `true` (in this process) or `{ redis: 'redis://host:6379' }` (the whole
+   * fleet), with `prefix`, `ttlMs` (default and most: 3 days − 1 h),
+   * `lockMs` (one uploader per image in the fleet, default 10000) and
+   * `maxEntries` (in-process, default 10000). Hits resolve `cached: true`.
+   * Only bytes in memory are cached (not streams, files or URLs).
+   */
+  mediaCache?: boolean | { redis?: string; prefix?: string; ttlMs?: number; lockMs?: number; maxEntries?: number }
 }

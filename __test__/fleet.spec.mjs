@@ -1,54 +1,12 @@
 // Fleet scale (issue 10): tokens shared through a real redis-server by
 // several child processes against one emulator.
 import anyTest from 'ava'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { wx, PNG, startEmulator } from './helpers.mjs'
+import { wx, startEmulator } from './helpers.mjs'
 import { startRedis, redisCli, until } from './redis-helper.mjs'
+import { child, allOk, keys } from './fleet-helper.mjs'
 
 // Serial: each test runs a fleet of processes; on 2 cores they must not pile up.
 const test = anyTest.serial
-const CHILD = fileURLToPath(new URL('./fixtures/fleet-child.mjs', import.meta.url))
-
-/** A child process of the fleet; `round()` resolves its next round's results. */
-function child(t, emu, { store, calls = 20, rounds = 1, tokenMode = 'stable' }) {
-  const opts = {
-    png: PNG.toString('base64'),
-    calls,
-    rounds,
-    client: { appid: emu.appid, secret: emu.secret, baseUrl: emu.url, tokenMode, ...(store ? { tokenStore: store } : {}) },
-  }
-  const proc = spawn(process.execPath, [CHILD, JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'inherit'] })
-  t.teardown(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
-  })
-  let buf = ''
-  const done = []
-  const waiting = []
-  proc.stdout.on('data', (d) => {
-    buf += d
-    let i
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buf.slice(0, i))
-      buf = buf.slice(i + 1)
-      const w = waiting.shift()
-      if (w) w(line)
-      else done.push(line)
-    }
-  })
-  return {
-    proc,
-    round: () => (done.length ? Promise.resolve(done.shift()) : new Promise((r) => waiting.push(r))),
-    next: () => proc.stdin.write('go\n'),
-  }
-}
-
-const allOk = (t, line) => {
-  const bad = line.results.filter((r) => !r.ok || r.errCode !== 0)
-  t.deepEqual(bad, [], 'every call succeeds')
-}
-
-const keys = (port) => redisCli(port, '--scan').split('\n').filter(Boolean)
 
 for (const tokenMode of ['stable', 'legacy']) {
   test(`8 processes × 20 concurrent cold calls with { redis }: exactly 1 token fetch (${tokenMode})`, async (t) => {

@@ -58,6 +58,15 @@ export async function typeChecks(): Promise<void> {
   const notItsMsg: UploadTempMediaResult['errMsg'] = 'uploadFile:ok'
   void [kind, msg, notAType, notItsMsg]
 
+  // mediaCache: true or { redis, … }; a hit says cached: true, bypassCache skips it
+  const cachedClient = new WxClient({ appid: 'a', secret: 's', mediaCache: { redis: 'redis://127.0.0.1:6379', ttlMs: 3_600_000 } })
+  const maybeCached = await cachedClient.uploadTempMedia({ type: 'image', media: { value: Buffer.alloc(8) }, bypassCache: true })
+  const cached: true | undefined = maybeCached.cached
+  new WxClient({ mediaCache: true })
+  // @ts-expect-error ttlMs is milliseconds, a number
+  new WxClient({ mediaCache: { ttlMs: '1h' } })
+  void cached
+
   try {
     await client.getTempFileURL({ fileList: ['cloud://x.y/a.png'] })
   } catch (e: unknown) {

@@ -30,6 +30,16 @@ impl Backend {
         }
     }
 
+    /// The app the call acts for, when known: in a cloud function the
+    /// invocation's `WX_APPID`, else the client's appid.
+    pub fn appid(&self, client: &Client) -> Option<String> {
+        let own = || client.config().appid.clone();
+        match self {
+            Backend::Gateway(snap) => snap.get("WX_APPID").map(str::to_string).or_else(own),
+            Backend::WeChatHttp => own(),
+        }
+    }
+
     pub fn is_gateway(&self) -> bool {
         matches!(self, Backend::Gateway(_))
     }

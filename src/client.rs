@@ -15,6 +15,7 @@ use crate::config::ClientConfig;
 use crate::debug_log;
 use crate::error::{is_token_errcode, ErrorKind, WxError};
 use crate::lifecycle::Lifecycle;
+use crate::media_cache::MediaCache;
 use crate::multipart::MultipartBody;
 use crate::retry::{may_retry, provably_unsent, Outcome, Retry, Tracked};
 use crate::secrets::Secrets;
@@ -143,6 +144,8 @@ pub struct Client {
     http: RwLock<Option<reqwest::Client>>,
     limiter: Semaphore,
     tokens: TokenManager,
+    /// `mediaCache`: the `mediaId`s of bytes already uploaded.
+    media_cache: Option<MediaCache>,
     life: Lifecycle,
 }
 
@@ -155,6 +158,7 @@ impl Client {
             limiter: Semaphore::new(cfg.max_concurrency),
             tokens: TokenManager::new(cfg.credential.clone(), secrets.clone())
                 .with_store(cfg.token_store.as_ref())?,
+            media_cache: cfg.media_cache.as_ref().map(MediaCache::new).transpose()?,
             secrets,
             http: RwLock::new(Some(http)),
             cfg,
@@ -183,6 +187,10 @@ impl Client {
 
     pub fn config(&self) -> &ClientConfig {
         &self.cfg
+    }
+
+    pub fn media_cache(&self) -> Option<&MediaCache> {
+        self.media_cache.as_ref()
     }
 
     pub fn tokens(&self) -> &TokenManager {

@@ -184,6 +184,8 @@ pub struct ClientOptions {
     pub service_url: Option<String>,
     /// `tokenStore` (issue 10): where a fleet shares its tokens.
     pub token_store: Option<crate::token_store::StoreOptions>,
+    /// `mediaCache` (issue 10): reuse the `mediaId` of identical bytes.
+    pub media_cache: Option<crate::media_cache::MediaCacheOptions>,
 }
 
 /// The resolved configuration of one client.
@@ -210,6 +212,7 @@ pub struct ClientConfig {
     /// `Some` when calls go through the TCB gateway instead of WeChat HTTP.
     pub gateway: Option<crate::gateway::GatewayConfig>,
     pub token_store: Option<crate::token_store::StoreOptions>,
+    pub media_cache: Option<crate::media_cache::MediaCacheOptions>,
 }
 
 /// Reads the process environment; a seam so tests can supply their own.
@@ -275,6 +278,14 @@ impl ClientConfig {
                 ))
             }
         };
+        if let Some(cache) = &opts.media_cache {
+            if cache.redis.is_some() && appid.is_none() && gateway.is_none() {
+                return Err(WxError::invalid_param(
+                    "mediaCache: { redis } shares mediaIds per app across the fleet: \
+                     pass appid (or set WX_APPID) so entries of different apps never mix",
+                ));
+            }
+        }
         Ok(ClientConfig {
             credential,
             appid,
@@ -298,6 +309,7 @@ impl ClientConfig {
             max_redirects: opts.max_redirects,
             gateway,
             token_store,
+            media_cache: opts.media_cache,
         })
     }
 }

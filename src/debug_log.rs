@@ -119,6 +119,36 @@ pub async fn token_fetch<T>(
     outcome
 }
 
+/// A warning written once (per `WarnOnce`) when the log is on: a fleet
+/// store that failed, and the call went on without it.
+pub struct WarnOnce(std::sync::atomic::AtomicBool);
+
+impl WarnOnce {
+    pub const fn new() -> Self {
+        WarnOnce(std::sync::atomic::AtomicBool::new(false))
+    }
+
+    pub fn warn(&self, text: &str) {
+        use std::sync::atomic::Ordering;
+        if enabled() && !self.0.swap(true, Ordering::Relaxed) {
+            emit(format!("warning {text}"));
+        }
+    }
+}
+
+impl Default for WarnOnce {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the media cache did for one upload (`hit`, `miss`, `wait`, `bypass`).
+pub fn media_cache(event: &str, media_type: &str) {
+    if enabled() {
+        emit(format!("media-cache {event} type={media_type}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

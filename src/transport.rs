@@ -46,8 +46,12 @@ pub fn register_config_secrets(cfg: &ClientConfig, secrets: &Secrets) {
             secrets.add_permanent(&secret);
         }
     }
-    // tokenStore: a Redis URL's password.
-    if let Some(url) = cfg.token_store.as_ref().and_then(|s| s.redis_url()) {
+    // tokenStore / mediaCache: a Redis URL's password.
+    let redis_urls = [
+        cfg.token_store.as_ref().and_then(|s| s.redis_url()),
+        cfg.media_cache.as_ref().and_then(|c| c.redis.as_deref()),
+    ];
+    for url in redis_urls.into_iter().flatten() {
         for secret in crate::config::url_credentials(url) {
             secrets.add_permanent(&secret);
         }

@@ -220,6 +220,7 @@ pub fn client_options(value: Option<Unknown>) -> ArgResult<ClientOptions> {
     opts.session_token = string_prop(&obj, "sessionToken", "sessionToken")?;
     opts.service_url = string_prop(&obj, "serviceUrl", "serviceUrl")?;
     opts.token_store = super::fleet_options::token_store_option(&obj)?;
+    opts.media_cache = super::media_cache_options::media_cache_option(&obj)?;
     Ok(opts)
 }
 

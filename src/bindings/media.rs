@@ -5,13 +5,14 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::args::{object_arg, prop, required_string, string_prop, ArgResult};
+use super::args::{bool_prop, object_arg, prop, required_string, string_prop, ArgResult};
 use super::source::source_value;
 use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
+use crate::media_cache;
 use crate::progress::Direction;
 use crate::sink::SinkMode;
 
@@ -45,6 +46,9 @@ pub struct UploadTempMediaArgs {
     #[napi(ts_type = "(progress: UploadProgress) => void")]
     pub on_progress: Option<serde_json::Value>,
     pub config: Option<TransferConfig>,
+    /// Upload even when `mediaCache` holds a `mediaId` for these bytes (the
+    /// new one is not cached either).
+    pub bypass_cache: Option<bool>,
 }
 
 #[napi(object)]
@@ -58,6 +62,10 @@ pub struct UploadTempMediaResult {
     pub media_id: String,
     /// Unix seconds, always a number.
     pub created_at: i64,
+    /// `true` when `mediaCache` answered with the `mediaId` of an earlier
+    /// upload of the same bytes (no request was made); absent otherwise.
+    #[napi(ts_type = "true")]
+    pub cached: Option<bool>,
 }
 
 // Declares the argument type in index.d.ts; arguments are read by hand
@@ -116,8 +124,10 @@ pub struct TempMediaVideo {
 
 const UPLOAD_USAGE: &str = "{ type: 'image', media: { contentType: 'image/png', value: Buffer } }";
 
-fn upload_args(client: &Client, args: Option<Unknown>) -> ArgResult<MediaUpload> {
+/// The upload, and whether `bypassCache: true` skips `mediaCache` for it.
+fn upload_args(client: &Client, args: Option<Unknown>) -> ArgResult<(MediaUpload, bool)> {
     let obj = object_arg(args, UPLOAD_USAGE)?;
+    let bypass = bool_prop(&obj, "bypassCache", "bypassCache")?.unwrap_or(false);
     let kind = required_string(
         &obj,
         "type",
@@ -138,12 +148,13 @@ fn upload_args(client: &Client, args: Option<Unknown>) -> ArgResult<MediaUpload>
         None => string_prop(&media, "content_type", "media.content_type")?,
     };
     let source = source_value(prop(&media, "value")?, "media.value")?;
-    MediaUpload::new(
+    let upload = MediaUpload::new(
         media_type,
         content_type.as_deref(),
         source,
         &client.config().media_limits,
-    )
+    )?;
+    Ok((upload, bypass))
 }
 
 pub fn upload_temp_media<'e>(
@@ -165,23 +176,25 @@ pub fn upload_temp_media<'e>(
     let payload = prepared
         .as_ref()
         .ok()
-        .and_then(|(_, _, upload)| upload.source.lent_bytes());
+        .and_then(|(_, _, (upload, _))| upload.source.lent_bytes());
     spawn(
         env,
         UPLOAD_API,
         controls,
         async move {
-            let (backend, client, upload) = prepared?;
-            backend.upload_temp_media(&client, upload).await
+            let (backend, client, (upload, bypass)) = prepared?;
+            media_cache::upload_temp_media(&backend, &client, upload, bypass).await
         },
-        move |_, r| {
+        move |_, outcome| {
             release_on_js_thread(payload);
+            let r = outcome.media;
             Ok(UploadTempMediaResult {
                 err_code: 0,
                 err_msg: format!("{UPLOAD_API}:ok"),
                 r#type: r.media_type,
                 media_id: r.media_id,
                 created_at: r.created_at,
+                cached: outcome.cached.then_some(true),
             })
         },
     )

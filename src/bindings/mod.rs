@@ -14,6 +14,7 @@ mod errors;
 mod fleet_options;
 mod http;
 mod media;
+mod media_cache_options;
 mod openapi;
 mod option_names;
 mod options;

@@ -29,6 +29,7 @@ pub const CLIENT: &[&str] = &[
     "maxUploadBytes",
     "maxRedirects",
     "tokenStore",
+    "mediaCache",
     // wx-server-sdk's, accepted for drop-in use (no effect here).
     "traceUser",
     "throwOnNotFound",
@@ -42,6 +43,9 @@ pub const CLIENT: &[&str] = &[
 /// `tokenStore: { … }` and `tokenStore: { redis: { … } }` (issue 10)
 pub const TOKEN_STORE: &[&str] = &["redis", "get", "set"];
 pub const TOKEN_STORE_REDIS: &[&str] = &["url", "prefix", "lockMs"];
+
+/// `mediaCache: { … }` (issue 10)
+pub const MEDIA_CACHE: &[&str] = &["redis", "prefix", "ttlMs", "lockMs", "maxEntries"];
 
 /// `timeout: { … }`
 pub const TIMEOUT: &[&str] = &["json", "transfer"];

@@ -80,6 +80,17 @@ pub struct WxClientOptions {
         ts_type = "{ redis: string | { url: string; prefix?: string; lockMs?: number } } | TokenStoreHooks"
     )]
     pub token_store: Option<String>,
+    /// Reuse the `mediaId` of identical bytes (same appid and type) instead
+    /// of uploading them again, until 1 h before the media's 3 days end:
+    /// `true` (in this process) or `{ redis: 'redis://host:6379' }` (the whole
+    /// fleet), with `prefix`, `ttlMs` (default and most: 3 days − 1 h),
+    /// `lockMs` (one uploader per image in the fleet, default 10000) and
+    /// `maxEntries` (in-process, default 10000). Hits resolve `cached: true`.
+    /// Only bytes in memory are cached (not streams, files or URLs).
+    #[napi(
+        ts_type = "boolean | { redis?: string; prefix?: string; ttlMs?: number; lockMs?: number; maxEntries?: number }"
+    )]
+    pub media_cache: Option<String>,
 }
 
 /// Per-type size limits of temporary media, in bytes.

@@ -4,7 +4,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::faults::FaultList;
@@ -26,10 +26,11 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Emulator time: real wall-clock time plus an offset that tests advance to
-/// make tokens, media and links expire without waiting.
+/// make tokens, media and links expire without waiting. Clients in this
+/// process that talk to the emulator share it (see [`crate::world_clock`]).
 #[derive(Default)]
 pub(crate) struct Clock {
-    offset_ms: AtomicU64,
+    offset_ms: Arc<AtomicU64>,
 }
 
 impl Clock {
@@ -43,6 +44,13 @@ impl Clock {
 
     pub(crate) fn now_secs(&self) -> u64 {
         self.now_ms() / 1000
+    }
+
+    /// A clock that clients of `origin` in this process share.
+    pub(crate) fn shared_with_clients_of(origin: &str) -> Clock {
+        let clock = Clock::default();
+        crate::world_clock::register(origin, &clock.offset_ms);
+        clock
     }
 
     pub(crate) fn advance(&self, ms: u64) {
@@ -73,8 +81,8 @@ impl Shared {
         let max_stored = opts.max_stored_bytes;
         Shared {
             opts,
+            clock: Clock::shared_with_clients_of(&base_url),
             base_url,
-            clock: Clock::default(),
             tokens: Mutex::new(TokenStore::default()),
             media: Mutex::new(ByteStore::new(max_stored)),
             storage: Mutex::new(StorageState::new(max_stored)),

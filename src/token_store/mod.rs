@@ -13,7 +13,6 @@ pub mod shared;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -127,26 +126,8 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A one-time warning (per store) on stderr when `WX_MEDIA_LOG=debug`.
-pub struct WarnOnce(AtomicBool);
-
-impl WarnOnce {
-    pub const fn new() -> Self {
-        WarnOnce(AtomicBool::new(false))
-    }
-
-    pub fn warn(&self, text: &str) {
-        if !self.0.swap(true, Ordering::Relaxed) && crate::debug_log::enabled() {
-            eprintln!("[wx-media] {}", crate::secrets::scrub(text));
-        }
-    }
-}
-
-impl Default for WarnOnce {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// One warning per store through the debug log (`WX_MEDIA_LOG=debug`).
+pub use crate::debug_log::WarnOnce;
 
 #[cfg(test)]
 mod tests {
