@@ -210,7 +210,7 @@ for (const [mode, warning] of misbehaviours) {
     t.deepEqual(run.line.results.filter((r) => !r.ok || r.errCode !== 0), [], 'every call succeeds')
     t.is(run.line.fetches, 1, 'its own fetch')
     t.deepEqual(run.line.problems, [], 'no uncaught exception or unhandled rejection')
-    const warnings = run.stderr.split('\n').filter((l) => l.startsWith('[wx-media]'))
+    const warnings = run.stderr.split('\n').filter((l) => l.startsWith('wx-media warning '))
     t.is(warnings.length, 1, run.stderr)
     t.regex(warnings[0], warning)
     t.false(run.stderr.includes(emu.secret), 'no secret on stderr')
