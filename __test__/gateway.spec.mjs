@@ -194,6 +194,23 @@ test('cloudFunctionEnv() describes a cloud function pointed at this emulator', a
   t.deepEqual(emu.cloudFunctionEnv(), rotated)
 })
 
+test('mediaCache in a cloud function: the same bytes go through wx.openApi once; bypassCache and another type upload', async (t) => {
+  const { runs, admin } = await inNetns([{ sdk: 'wx-media', scenario: 'mediaCache' }])
+  const [run] = runs
+  t.is(run.code, 0, run.stderr)
+  const r = byName(run.results)
+  for (const name of ['first', 'second', 'third', 'bypass', 'thumb']) t.falsy(r[name].error, `${name}: ${JSON.stringify(r[name].error)}`)
+  t.false('cached' in r.first.value)
+  t.regex(r.first.value.mediaId, /^\S{20,}$/)
+  for (const name of ['second', 'third']) {
+    t.deepEqual(r[name].value, { ...r.first.value, cached: true })
+  }
+  t.not(r.bypass.value.mediaId, r.first.value.mediaId)
+  t.false('cached' in r.bypass.value)
+  t.is(r.thumb.value.type, 'thumb')
+  t.is(admin, 3, 'three uploads reached the gateway: first, bypass, thumb')
+})
+
 test('explicit secretId/secretKey/sessionToken/serviceUrl select the gateway outside a cloud function', async (t) => {
   const emu = await startEmulator(t)
   const env = emu.cloudFunctionEnv()

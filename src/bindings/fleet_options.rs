@@ -110,13 +110,6 @@ fn redis_option(redis: Unknown) -> ArgResult<StoreOptions> {
             )))
         }
     };
-    if !options.url.starts_with("redis://")
-        && !options.url.starts_with("rediss://")
-        && !options.url.starts_with("unix://")
-    {
-        return Err(WxError::invalid_param(
-            "tokenStore.redis must start with redis://, rediss:// or unix://",
-        ));
-    }
+    super::media_cache_options::check_redis_url(&options.url, "tokenStore.redis")?;
     Ok(StoreOptions::Redis(options))
 }

@@ -127,7 +127,12 @@ const UPLOAD_USAGE: &str = "{ type: 'image', media: { contentType: 'image/png', 
 /// The upload, and whether `bypassCache: true` skips `mediaCache` for it.
 fn upload_args(client: &Client, args: Option<Unknown>) -> ArgResult<(MediaUpload, bool)> {
     let obj = object_arg(args, UPLOAD_USAGE)?;
-    let bypass = bool_prop(&obj, "bypassCache", "bypassCache")?.unwrap_or(false);
+    // `bypass_cache` is how the wx-server-sdk-shaped `openapi.*` path (which
+    // snake-cases parameters) hands it over.
+    let bypass = match bool_prop(&obj, "bypassCache", "bypassCache")? {
+        Some(b) => b,
+        None => bool_prop(&obj, "bypass_cache", "bypassCache")?.unwrap_or(false),
+    };
     let kind = required_string(
         &obj,
         "type",
