@@ -78,6 +78,28 @@ test('after advanceClock(3 days) the same bytes are uploaded again; hits until t
   t.is(sent.errCode, 0)
 })
 
+test('ttlMs ends entries sooner; maxEntries evicts the least recently used', async (t) => {
+  const emu = await startEmulator(t)
+  const short = clientFor(emu, { mediaCache: { ttlMs: 60_000 } })
+  const first = await short.uploadTempMedia(image(PNG))
+  emu.advanceClock(59_000)
+  t.true((await short.uploadTempMedia(image(PNG))).cached)
+  emu.advanceClock(2_000)
+  const renewed = await short.uploadTempMedia(image(PNG))
+  t.falsy(renewed.cached)
+  t.not(renewed.mediaId, first.mediaId)
+
+  const small = clientFor(emu, { mediaCache: { maxEntries: 2 } })
+  const [a, b, c] = [pngOfSize(1000), pngOfSize(1001), pngOfSize(1002)]
+  await small.uploadTempMedia(image(a))
+  await small.uploadTempMedia(image(b))
+  t.true((await small.uploadTempMedia(image(a))).cached, 'a is now the most recent')
+  await small.uploadTempMedia(image(c)) // evicts b
+  t.true((await small.uploadTempMedia(image(a))).cached)
+  t.true((await small.uploadTempMedia(image(c))).cached)
+  t.falsy((await small.uploadTempMedia(image(b))).cached, 'b was evicted')
+})
+
 test('a failed upload is not cached; the next call uploads and its mediaId is cached', async (t) => {
   const emu = await startEmulator(t)
   const client = clientFor(emu, { mediaCache: true })
