@@ -26,6 +26,7 @@ pub mod media;
 pub mod media_cache;
 pub mod media_get;
 pub mod multipart;
+pub mod observed_body;
 pub mod openapi;
 pub mod progress;
 pub mod redis_link;

@@ -18,11 +18,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
+use crate::observed_body::{Observed, Observer};
 
 /// Minimum time between two events that each moved less than 1 %.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -179,45 +177,19 @@ impl Progress {
     }
 }
 
-/// A request body that reports each frame as it is handed to the connection.
-pub struct CountingBody<B> {
-    inner: B,
-    progress: Arc<Progress>,
+impl Observer for Progress {
+    fn on_data(&self, len: u64) {
+        self.advance(len);
+    }
 }
+
+/// A request body that reports each frame as it is handed to the connection.
+pub type CountingBody<B> = Observed<B, Arc<Progress>>;
 
 impl<B> CountingBody<B> {
     pub fn new(inner: B, progress: Arc<Progress>, len: u64) -> Self {
         progress.begin(len);
-        CountingBody { inner, progress }
-    }
-}
-
-impl<B> Body for CountingBody<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                self.progress.advance(data.len() as u64);
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        Observed::wrap(inner, progress)
     }
 }
 

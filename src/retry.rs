@@ -11,13 +11,12 @@
 //! errcode -1 (system busy).
 //! Timeouts are never retried: the server may have acted.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
+use http_body::Body;
+
+use crate::observed_body::{Observed, Observer};
 
 /// How freely a request may be repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,12 +76,27 @@ impl Progress {
     }
 }
 
-/// A body that records in [`Progress`] how much of it was polled out.
-pub struct Tracked<B> {
-    inner: B,
+/// Records in [`Progress`] how much of a body of `len` bytes was polled out.
+pub struct HandOff {
     len: Option<u64>,
     progress: Arc<Progress>,
 }
+
+impl Observer for HandOff {
+    fn on_data(&self, len: u64) {
+        let handed = self.progress.handed.fetch_add(len, Ordering::Relaxed) + len;
+        if self.len.is_some_and(|len| handed >= len) {
+            self.progress.complete.store(true, Ordering::Release);
+        }
+    }
+
+    fn on_end(&self) {
+        self.progress.complete.store(true, Ordering::Release);
+    }
+}
+
+/// A body that records in [`Progress`] how much of it was polled out.
+pub type Tracked<B> = Observed<B, HandOff>;
 
 impl<B: Body> Tracked<B> {
     pub fn new(inner: B) -> (Self, Arc<Progress>) {
@@ -91,54 +105,11 @@ impl<B: Body> Tracked<B> {
         if len == Some(0) {
             progress.complete.store(true, Ordering::Release);
         }
-        (
-            Tracked {
-                inner,
-                len,
-                progress: progress.clone(),
-            },
-            progress,
-        )
-    }
-}
-
-impl<B> Body for Tracked<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let handed = self
-                        .progress
-                        .handed
-                        .fetch_add(data.len() as u64, Ordering::Relaxed)
-                        + data.len() as u64;
-                    if self.len.is_some_and(|len| handed >= len) {
-                        self.progress.complete.store(true, Ordering::Release);
-                    }
-                }
-            }
-            Poll::Ready(None) => self.progress.complete.store(true, Ordering::Release),
-            _ => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let observer = HandOff {
+            len,
+            progress: progress.clone(),
+        };
+        (Observed::wrap(inner, observer), progress)
     }
 }
 
@@ -165,6 +136,7 @@ pub fn provably_unsent(err: &reqwest::Error, progress: &Progress) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
 
     #[test]
