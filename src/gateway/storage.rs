@@ -9,18 +9,14 @@ use super::admin::{call_json, tcb_err_code};
 use super::context::Invocation;
 use super::params::{Param, Params};
 use crate::batch::{self, in_batches};
-use crate::client::{
-    read_body, transport_error, Client, Reply, Request, RequestBody, Target, TimeoutClass,
-    MAX_JSON_REPLY_BYTES,
-};
+use crate::client::{read_body, transport_error, Client, Reply, MAX_JSON_REPLY_BYTES};
 use crate::cos::{cos_error, parse_cos_error};
 use crate::error::{errcode_text, ErrorKind, WxError, STORAGE_REQUEST_FAIL};
 use crate::multipart::raw_body;
-use crate::retry::Retry;
-use crate::source::{Limit, Source};
+use crate::source::Source;
 use crate::storage::{
-    check_cloud_path, check_file_id, Deleted, DownloadedFile, TempUrl, TempUrlItem, UploadedFile,
-    DOWNLOAD_LINK_MAX_AGE,
+    check_file_list, download_link, download_link_item, download_request, open_upload, Deleted,
+    DownloadedFile, TempUrl, TempUrlItem, UploadedFile,
 };
 
 fn action(name: &str) -> Params {
@@ -45,14 +41,7 @@ pub async fn upload_file(
     cloud_path: &str,
     content: Source,
 ) -> Result<UploadedFile, WxError> {
-    check_cloud_path(cloud_path)?;
-    // Opened (measured, and refused when too big) before anything is sent.
-    let limit = Limit::new(
-        client.config().max_upload_bytes,
-        "fileContent",
-        "maxUploadBytes",
-    );
-    let content = content.open(client, &limit).await?;
+    let content = open_upload(client, cloud_path, content).await?;
     let mut params = action("storage.getUploadMetadata");
     params.text("path", cloud_path);
     params.text("method", "put");
@@ -211,9 +200,7 @@ pub async fn get_temp_file_urls(
     inv: &Invocation,
     items: Vec<TempUrlItem>,
 ) -> Result<Vec<TempUrl>, WxError> {
-    for (i, item) in items.iter().enumerate() {
-        check_file_id(&item.file_id, &format!("fileList[{i}]"))?;
-    }
+    check_file_list(items.iter().map(|i| i.file_id.as_str()))?;
     in_batches(items, |batch| async move {
         temp_url_batch(client, inv, &batch).await
     })
@@ -225,9 +212,7 @@ pub async fn delete_files(
     inv: &Invocation,
     file_ids: Vec<String>,
 ) -> Result<Vec<Deleted>, WxError> {
-    for (i, id) in file_ids.iter().enumerate() {
-        check_file_id(id, &format!("fileList[{i}]"))?;
-    }
+    check_file_list(file_ids.iter().map(String::as_str))?;
     in_batches(file_ids, |batch| async move {
         let mut params = action("storage.batchDeleteFile");
         params.push("fileid_list", Param::Json(json!(batch)));
@@ -270,33 +255,10 @@ pub async fn download_file(
     inv: &Invocation,
     file_id: &str,
 ) -> Result<DownloadedFile, WxError> {
-    check_file_id(file_id, "fileID")?;
-    let item = TempUrlItem {
-        file_id: file_id.to_string(),
-        max_age: DOWNLOAD_LINK_MAX_AGE,
-    };
-    let link = temp_url_batch(client, inv, &[item])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| WxError::http_status(200, "storage.batchGetDownloadUrl returned no item"))?;
-    if link.status != 0 || link.temp_file_url.is_empty() {
-        return Err(WxError::new(
-            ErrorKind::WxApi,
-            link.status,
-            format!("{} ({file_id})", link.err_msg),
-        ));
-    }
-    let request = Request {
-        method: Method::GET,
-        target: Target::Absolute(encode_uri(&link.temp_file_url)),
-        query: Vec::new(),
-        body: RequestBody::Empty,
-        timeout: TimeoutClass::Transfer,
-        max_reply_bytes: client.config().max_download_bytes,
-        // A GET of a temporary link: safe to send again.
-        retry: Retry::Idempotent,
-    };
+    let item = download_link_item(file_id)?;
+    let links = temp_url_batch(client, inv, &[item]).await?;
+    let url = download_link(links, "storage.batchGetDownloadUrl", file_id)?;
+    let request = download_request(client, encode_uri(&url));
     let reply = client.send(&request, None).await?;
     if reply.status != 200 {
         return Err(cos_error(&reply, "the download"));

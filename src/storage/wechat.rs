@@ -1,63 +1,23 @@
-//! Cloud Base (TCB) storage over the WeChat HTTP API (SPEC §3, §6):
-//! `uploadFile`, `downloadFile`, `getTempFileURL`, `deleteFile`.
+//! Storage over the WeChat HTTP API: `/tcb/uploadfile` then the COS form
+//! POST, `/tcb/batchdownloadfile` (links, and the download through one),
+//! `/tcb/batchdeletefile`.
 
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::batch::{in_batches, item_outcome, match_by_file_id, reply_items, Answered, Asked};
+use super::{
+    check_file_list, download_link, download_link_item, download_request, open_upload, sniff_mime,
+    Deleted, DownloadedFile, TempUrl, TempUrlItem, UploadedFile,
+};
+use crate::batch::{in_batches, item_outcome, match_by_file_id, reply_items};
 use crate::client::{Client, Request, RequestBody, Target, TimeoutClass, MAX_JSON_REPLY_BYTES};
 use crate::cos::{cos_error, parse_cos_error};
-use crate::error::{BatchItemReport, ErrorKind, ItemState, WxError, LOCAL_ERR_CODE};
+use crate::error::{WxError, LOCAL_ERR_CODE};
 use crate::multipart::MultipartBuilder;
 use crate::retry::Retry;
-use crate::source::{Limit, Source};
-
-pub const UPLOAD_API: &str = "uploadFile";
-pub const DOWNLOAD_API: &str = "downloadFile";
-pub const TEMP_URL_API: &str = "getTempFileURL";
-pub const DELETE_API: &str = "deleteFile";
-
-pub use crate::batch::BATCH_LIMIT;
-/// `maxAge` when a `getTempFileURL` item gives none.
-pub const DEFAULT_MAX_AGE: u64 = 86_400;
-/// The longest link lifetime the server takes: "默认一天且最大不超过一天"
-/// (default one day, at most one day), Cloud.getTempFileURL's documentation,
-/// quoted in research/protocol.md §3.3. A longer `maxAge` is refused rather
-/// than sent and silently shortened.
-pub const MAX_MAX_AGE: u64 = 86_400;
-/// Lifetime of the link `downloadFile` fetches through.
-pub(crate) const DOWNLOAD_LINK_MAX_AGE: u64 = 600;
-
-/// The env a call uses: the call's `config.env`, else the client's.
-pub fn resolve_env(call_env: Option<String>, client: &Client) -> Result<String, WxError> {
-    call_env
-        .or_else(|| client.config().env_now())
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| {
-            WxError::invalid_param(
-                "no Cloud Base env: pass config: { env } to this call, env to init() or new WxClient(), or set TCB_ENV",
-            )
-        })
-}
-
-pub use crate::cloud_path::check_cloud_path;
-
-pub fn check_file_id(file_id: &str, what: &str) -> Result<(), WxError> {
-    if !file_id.starts_with("cloud://") || file_id.len() <= "cloud://".len() {
-        return Err(WxError::invalid_param(format!(
-            "{what} must be a fileID starting with 'cloud://' (as uploadFile returns), got '{}'",
-            file_id.chars().take(100).collect::<String>()
-        )));
-    }
-    if file_id.chars().any(char::is_control) {
-        return Err(WxError::invalid_param(format!(
-            "{what} contains control characters"
-        )));
-    }
-    Ok(())
-}
+use crate::source::Source;
 
 #[derive(Debug, Deserialize)]
 struct UploadTicket {
@@ -68,14 +28,6 @@ struct UploadTicket {
     cos_file_id: String,
 }
 
-/// What `uploadFile` resolves with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UploadedFile {
-    pub file_id: String,
-    /// The real COS HTTP status (204 normally).
-    pub status_code: u16,
-}
-
 /// `POST /tcb/uploadfile {env, path}`, then the COS form POST with `file` last.
 pub async fn upload_file(
     client: &Client,
@@ -83,14 +35,7 @@ pub async fn upload_file(
     cloud_path: &str,
     content: Source,
 ) -> Result<UploadedFile, WxError> {
-    check_cloud_path(cloud_path)?;
-    // Opened (measured, and refused when too big) before anything is sent.
-    let limit = Limit::new(
-        client.config().max_upload_bytes,
-        "fileContent",
-        "maxUploadBytes",
-    );
-    let content = content.open(client, &limit).await?;
+    let content = open_upload(client, cloud_path, content).await?;
     let body = json!({ "env": env, "path": cloud_path });
     let reply = client
         .call_api(
@@ -140,13 +85,8 @@ pub async fn upload_file(
     })
 }
 
-/// MIME type from the magic bytes; `application/octet-stream` when unknown.
-pub fn sniff_mime(data: &[u8]) -> &'static str {
-    infer::get(data).map_or("application/octet-stream", |k| k.mime_type())
-}
-
 /// The last path segment, reduced to characters safe in any multipart parser.
-fn ascii_file_name(cloud_path: &str) -> String {
+pub(super) fn ascii_file_name(cloud_path: &str) -> String {
     let base = cloud_path.rsplit('/').next().unwrap_or(cloud_path);
     let safe: String = base
         .chars()
@@ -165,45 +105,16 @@ fn ascii_file_name(cloud_path: &str) -> String {
     }
 }
 
-/// What `downloadFile` resolves with.
-#[derive(Debug, Clone)]
-pub struct DownloadedFile {
-    pub content: Bytes,
-    pub status_code: u16,
-}
-
 /// A temp link through `/tcb/batchdownloadfile`, then GET it.
 pub async fn download_file(
     client: &Client,
     env: &str,
     file_id: &str,
 ) -> Result<DownloadedFile, WxError> {
-    check_file_id(file_id, "fileID")?;
-    let item = TempUrlItem {
-        file_id: file_id.to_string(),
-        max_age: DOWNLOAD_LINK_MAX_AGE,
-    };
+    let item = download_link_item(file_id)?;
     let links = temp_url_batch(client, env, &[item]).await?;
-    let link = links
-        .into_iter()
-        .next()
-        .ok_or_else(|| WxError::http_status(200, "/tcb/batchdownloadfile returned no item"))?;
-    if link.status != 0 || link.temp_file_url.is_empty() {
-        return Err(WxError::new(
-            ErrorKind::WxApi,
-            link.status,
-            format!("{} ({file_id})", link.err_msg),
-        ));
-    }
-    let request = Request {
-        method: Method::GET,
-        target: Target::Absolute(link.temp_file_url),
-        query: Vec::new(),
-        body: RequestBody::Empty,
-        timeout: TimeoutClass::Transfer,
-        max_reply_bytes: client.config().max_download_bytes,
-        retry: Retry::Idempotent,
-    };
+    let url = download_link(links, "/tcb/batchdownloadfile", file_id)?;
+    let request = download_request(client, url);
     let reply = client.send(&request, None).await?;
     if !reply.is_success() {
         return Err(cos_error(&reply, "the download"));
@@ -214,40 +125,6 @@ pub async fn download_file(
     })
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct TempUrlItem {
-    pub file_id: String,
-    pub max_age: u64,
-}
-
-/// One `getTempFileURL` result item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TempUrl {
-    pub file_id: String,
-    pub temp_file_url: String,
-    pub max_age: u64,
-    pub status: i64,
-    pub err_msg: String,
-}
-
-impl Asked for TempUrlItem {
-    fn file_id(&self) -> &str {
-        &self.file_id
-    }
-}
-
-impl Answered for TempUrl {
-    fn report(&self) -> BatchItemReport {
-        BatchItemReport {
-            file_id: self.file_id.clone(),
-            state: ItemState::Done,
-            status: self.status,
-            err_msg: self.err_msg.clone(),
-            temp_file_url: Some(self.temp_file_url.clone()),
-        }
-    }
-}
-
 /// Links for any number of files: batches of 50, a few in flight, results
 /// in input order; per-item failures are items with `status` ≠ 0.
 pub async fn get_temp_file_urls(
@@ -255,9 +132,7 @@ pub async fn get_temp_file_urls(
     env: &str,
     items: Vec<TempUrlItem>,
 ) -> Result<Vec<TempUrl>, WxError> {
-    for (i, item) in items.iter().enumerate() {
-        check_file_id(&item.file_id, &format!("fileList[{i}]"))?;
-    }
+    check_file_list(items.iter().map(|i| i.file_id.as_str()))?;
     in_batches(items, |batch| async move {
         temp_url_batch(client, env, &batch).await
     })
@@ -308,34 +183,12 @@ async fn temp_url_batch(
         .collect())
 }
 
-/// One `deleteFile` result item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Deleted {
-    pub file_id: String,
-    pub status: i64,
-    pub err_msg: String,
-}
-
-impl Answered for Deleted {
-    fn report(&self) -> BatchItemReport {
-        BatchItemReport {
-            file_id: self.file_id.clone(),
-            state: ItemState::Done,
-            status: self.status,
-            err_msg: self.err_msg.clone(),
-            temp_file_url: None,
-        }
-    }
-}
-
 pub async fn delete_files(
     client: &Client,
     env: &str,
     file_ids: Vec<String>,
 ) -> Result<Vec<Deleted>, WxError> {
-    for (i, id) in file_ids.iter().enumerate() {
-        check_file_id(id, &format!("fileList[{i}]"))?;
-    }
+    check_file_list(file_ids.iter().map(String::as_str))?;
     in_batches(file_ids, |batch| async move {
         let body = json!({ "env": env, "fileid_list": batch });
         // Not repeated blindly: a second delete of files the first one
@@ -360,36 +213,4 @@ pub async fn delete_files(
             .collect())
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cloud_path_rules() {
-        assert!(check_cloud_path("a/b.png").is_ok());
-        assert!(check_cloud_path("").is_err());
-        assert!(check_cloud_path("/a")
-            .expect_err("slash")
-            .detail
-            .contains("use 'a'"));
-        assert!(check_cloud_path(&"x".repeat(851)).is_err());
-        assert!(check_cloud_path(&"x".repeat(850)).is_ok());
-        assert!(check_cloud_path("a\nb").is_err());
-    }
-
-    #[test]
-    fn file_id_rules() {
-        assert!(check_file_id("cloud://env.bucket/a.png", "fileID").is_ok());
-        assert!(check_file_id("https://x", "fileID").is_err());
-        assert!(check_file_id("cloud://", "fileID").is_err());
-    }
-
-    #[test]
-    fn file_names_are_ascii() {
-        assert_eq!(ascii_file_name("dir/图片 1.png"), "___1.png");
-        assert_eq!(ascii_file_name("dir/图片"), "file");
-        assert_eq!(ascii_file_name("a.txt"), "a.txt");
-    }
 }
