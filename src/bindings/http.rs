@@ -13,11 +13,10 @@ use super::args::{
 use super::client::{default_client, WxClient};
 use super::media::release_on_js_thread;
 use super::source::source_value;
-use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
+use super::transfer::{self, spawn, Cancel, OnProgress};
 use crate::client::Client;
 use crate::error::WxError;
 use crate::http_transfer::{self, HttpDownload, HttpReply, HttpUpload};
-use crate::progress::Direction;
 use crate::sink::SinkMode;
 use crate::source::Source;
 
@@ -192,13 +191,7 @@ fn upload<'e>(
     cancel: Cancel,
     on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, HttpUploadFileResult>> {
-    let controls = transfer::controls(
-        args.as_ref(),
-        cancel,
-        on_progress,
-        Direction::Upload,
-        Sinks::None,
-    );
+    let controls = transfer::upload_controls(args.as_ref(), cancel, on_progress);
     let prepared = client.and_then(|c| Ok((c, upload_args(args)?)));
     let payload = prepared
         .as_ref()
@@ -232,14 +225,8 @@ fn download<'e>(
     cancel: Cancel,
     on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, Either<HttpDownloadFileResult, HttpDownloadFileSaved>>> {
-    let controls = transfer::controls(
-        args.as_ref(),
-        cancel,
-        on_progress,
-        Direction::Download,
-        Sinks::File(SinkMode::AnySuccess),
-    );
-    let sink = controls.as_ref().ok().and_then(|c| c.sink());
+    let (controls, sink) =
+        transfer::download_controls(args.as_ref(), cancel, on_progress, SinkMode::AnySuccess);
     let prepared = client.and_then(|c| Ok((c, download_args(args)?)));
     spawn(
         env,

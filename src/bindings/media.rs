@@ -7,13 +7,12 @@ use napi_derive::napi;
 
 use super::args::{bool_prop, object_arg, prop, required_string, string_prop, ArgResult};
 use super::source::source_value;
-use super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
+use super::transfer::{self, spawn, Cancel, OnProgress};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{MediaType, MediaUpload, TempMedia, GET_API, UPLOAD_API};
 use crate::media_cache;
-use crate::progress::Direction;
 use crate::sink::SinkMode;
 
 /// `media` of `uploadTempMedia`. `value` is sent without being copied: do not
@@ -169,13 +168,7 @@ pub fn upload_temp_media<'e>(
     cancel: Cancel,
     on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, UploadTempMediaResult>> {
-    let controls = transfer::controls(
-        args.as_ref(),
-        cancel,
-        on_progress,
-        Direction::Upload,
-        Sinks::None,
-    );
+    let controls = transfer::upload_controls(args.as_ref(), cancel, on_progress);
     let prepared =
         client.and_then(|c| upload_args(&c, args).map(|u| (Backend::for_call(&c), c, u)));
     let payload = prepared
@@ -242,14 +235,8 @@ pub fn get_temp_media<'e>(
     cancel: Cancel,
     on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, Either3<TempMediaFile, TempMediaVideo, TempMediaSaved>>> {
-    let controls = transfer::controls(
-        args.as_ref(),
-        cancel,
-        on_progress,
-        Direction::Download,
-        Sinks::File(SinkMode::NotJson),
-    );
-    let sink = controls.as_ref().ok().and_then(|c| c.sink());
+    let (controls, sink) =
+        transfer::download_controls(args.as_ref(), cancel, on_progress, SinkMode::NotJson);
     let prepared = client.and_then(|c| Ok((Backend::for_call(&c), c, media_id_arg(args)?)));
     spawn(
         env,

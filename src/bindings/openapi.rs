@@ -12,12 +12,11 @@ use super::args::{object_arg, prop, string_prop, ArgResult};
 use super::client::{default_client, WxClient};
 use super::cloud_call::{self, OpenApiBinaryResult};
 use super::source::source_value;
-use super::transfer::{self, spawn, Cancel, Sinks};
+use super::transfer::{self, spawn, Cancel};
 use crate::client::Client;
 use crate::error::WxError;
 use crate::media::{MediaType, MediaUpload};
 use crate::openapi::{self, Entry, Route, GENERIC_API};
-use crate::progress::Direction;
 use crate::wx_context::{wx_context, ContextValue};
 
 /// The params of one call, read on the JS thread.
@@ -89,7 +88,7 @@ fn call_open_api<'e>(
     cancel: Cancel,
 ) -> Result<PromiseRaw<'e, Either<Value, OpenApiBinaryResult>>> {
     // Only the abort: lib/openapi.js takes `signal` out of the params.
-    let controls = transfer::controls(None, cancel, None, Direction::Upload, Sinks::None);
+    let controls = transfer::lookup_controls(None, cancel);
     // In a cloud function every name goes through the gateway's wx.openApi.
     if let Ok(c) = &client {
         if c.config().gateway.is_some() {

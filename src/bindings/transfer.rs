@@ -90,7 +90,7 @@ pub struct Controls {
 }
 
 /// Which `filePath` a call takes, if any.
-pub enum Sinks {
+enum Sinks {
     None,
     File(SinkMode),
 }
@@ -120,10 +120,41 @@ fn call_timeout(obj: &Object) -> ArgResult<Option<Duration>> {
     }
 }
 
+/// The controls of an upload call: `signal`, `onProgress` (bytes sent) and
+/// the timeout.
+pub fn upload_controls(
+    args: Option<&Unknown>,
+    cancel: Cancel,
+    on_progress: OnProgress,
+) -> ArgResult<Controls> {
+    call_controls(args, cancel, on_progress, Direction::Upload, Sinks::None)
+}
+
+/// The controls of a download call: `signal`, `onProgress` (bytes received),
+/// the timeout and `filePath` (written as `mode` says); with its file sink,
+/// when it has one.
+pub fn download_controls(
+    args: Option<&Unknown>,
+    cancel: Cancel,
+    on_progress: OnProgress,
+    mode: SinkMode,
+) -> (ArgResult<Controls>, Option<Arc<FileSink>>) {
+    let sinks = Sinks::File(mode);
+    let controls = call_controls(args, cancel, on_progress, Direction::Download, sinks);
+    let sink = controls.as_ref().ok().and_then(Controls::sink);
+    (controls, sink)
+}
+
+/// The controls of a call that moves no file (lookups, deletes, open-API
+/// calls): `signal` and the timeout.
+pub fn lookup_controls(args: Option<&Unknown>, cancel: Cancel) -> ArgResult<Controls> {
+    call_controls(args, cancel, None, Direction::Download, Sinks::None)
+}
+
 /// Reads the controls of a call: its cancel handle and progress callback
 /// (passed by lib/ beside the arguments), `config.timeout`, and `filePath`
 /// when the call can write to a file.
-pub fn controls(
+fn call_controls(
     args: Option<&Unknown>,
     cancel: Cancel,
     on_progress: OnProgress,

@@ -8,12 +8,11 @@ use napi_derive::napi;
 
 use super::super::args::{count_value, describe, object_arg, prop, required_string, ArgResult};
 use super::super::arrays::array_items;
-use super::super::transfer::{self, spawn, Cancel, Sinks};
+use super::super::transfer::{self, spawn, Cancel};
 use super::{call_env, CallConfig};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::WxError;
-use crate::progress::Direction;
 use crate::storage::{self, TempUrlItem, DEFAULT_MAX_AGE, MAX_MAX_AGE};
 
 #[allow(dead_code)] // index.d.ts only
@@ -159,13 +158,7 @@ pub fn get_temp_file_url<'e>(
     spawn(
         env,
         storage::TEMP_URL_API,
-        transfer::controls(
-            args_for_controls.as_ref(),
-            cancel,
-            None,
-            Direction::Download,
-            Sinks::None,
-        ),
+        transfer::lookup_controls(args_for_controls.as_ref(), cancel),
         async move {
             let (client, backend, env, items) = prepared?;
             backend
@@ -226,13 +219,7 @@ pub fn delete_file<'e>(
     spawn(
         env,
         storage::DELETE_API,
-        transfer::controls(
-            args_for_controls.as_ref(),
-            cancel,
-            None,
-            Direction::Download,
-            Sinks::None,
-        ),
+        transfer::lookup_controls(args_for_controls.as_ref(), cancel),
         async move {
             let (client, backend, env, ids) = prepared?;
             backend.delete_files(&client, env.as_deref(), ids).await

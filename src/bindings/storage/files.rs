@@ -9,12 +9,11 @@ use napi_derive::napi;
 use super::super::args::{describe, object_arg, prop, required_string, ArgResult};
 use super::super::media::release_on_js_thread;
 use super::super::source::source_value;
-use super::super::transfer::{self, spawn, Cancel, OnProgress, Sinks};
+use super::super::transfer::{self, spawn, Cancel, OnProgress};
 use super::{call_env, CallConfig};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::WxError;
-use crate::progress::Direction;
 use crate::sink::SinkMode;
 use crate::storage;
 
@@ -88,13 +87,7 @@ pub fn upload_file<'e>(
     cancel: Cancel,
     on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, UploadFileResult>> {
-    let controls = transfer::controls(
-        args.as_ref(),
-        cancel,
-        on_progress,
-        Direction::Upload,
-        Sinks::None,
-    );
+    let controls = transfer::upload_controls(args.as_ref(), cancel, on_progress);
     let prepared = client.and_then(|client| {
         let obj = object_arg(args, "{ cloudPath, fileContent, config?: { env } }")?;
         let cloud_path = cloud_path_arg(&obj)?;
@@ -138,14 +131,8 @@ pub fn download_file<'e>(
     cancel: Cancel,
     on_progress: OnProgress<'e>,
 ) -> Result<PromiseRaw<'e, Either<DownloadFileResult, DownloadFileSaved>>> {
-    let controls = transfer::controls(
-        args.as_ref(),
-        cancel,
-        on_progress,
-        Direction::Download,
-        Sinks::File(SinkMode::AnySuccess),
-    );
-    let sink = controls.as_ref().ok().and_then(|c| c.sink());
+    let (controls, sink) =
+        transfer::download_controls(args.as_ref(), cancel, on_progress, SinkMode::AnySuccess);
     let prepared = client.and_then(|client| {
         let obj = object_arg(args, "{ fileID, filePath?, config?: { env } }")?;
         let file_id = required_string(
