@@ -2,6 +2,7 @@
 // package as ESM and TypeScript sees it, the emulator's UX, close(), the
 // debug log. Everything runs against the emulator on 127.0.0.1.
 import test from 'ava'
+import { createServer as createHttpServer } from 'node:http'
 import { PNG, wx, startEmulator, clientFor, totalRequests } from './helpers.mjs'
 
 const refused = (t, make, pattern) => {
@@ -335,6 +336,43 @@ test('close(): calls pending at close and calls after it reject CLIENT_CLOSED; c
   await client.close() // closing twice is fine
   // Other clients are unaffected.
   t.is((await clientFor(emu).getTempFileURL({ fileList: ['cloud://x.y/a.png'] })).errMsg, 'getTempFileURL:ok')
+})
+
+test('close() also ends calls outside a WeChat request: a { url } source being fetched, http.downloadFile, a mediaCache waiter', async (t) => {
+  const emu = await startEmulator(t)
+  const client = clientFor(emu, { mediaCache: true })
+  // A server that answers headers and then never sends the body.
+  const hung = []
+  const slow = createHttpServer((req, res) => {
+    hung.push(res)
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) })
+    res.write(PNG.subarray(0, 8))
+  })
+  await new Promise((resolve) => slow.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const res of hung) res.destroy()
+    slow.close()
+  })
+  const url = `http://127.0.0.1:${slow.address().port}/a.png`
+  emu.injectFault({ path: '/cgi-bin/media/upload', delayMs: 60_000 })
+  const fromUrl = client.uploadTempMedia({ type: 'image', media: { value: { url } } })
+  const download = client.http.downloadFile({ url })
+  const uploading = client.uploadTempMedia({ type: 'image', media: { value: PNG } })
+  const waiter = client.uploadTempMedia({ type: 'image', media: { value: PNG } }) // waits for the upload above
+  for (const p of [fromUrl, download, uploading, waiter]) p.catch(() => {})
+  const end = Date.now() + 10_000
+  // (The emulator logs a request once answered, so the held upload is seen by its token fetch.)
+  while ((hung.length < 2 || emu.stats().tokenFetches < 1) && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.is(hung.length, 2, 'both URL fetches started')
+  const started = Date.now()
+  await client.close()
+  t.true(Date.now() - started < 10_000, 'close does not wait for the hung fetches')
+  for (const [what, call] of [['the { url } source', fromUrl], ['http.downloadFile', download], ['the upload', uploading], ['the mediaCache waiter', waiter]]) {
+    const err = await t.throwsAsync(call, undefined, what)
+    t.is(err.code, 'CLIENT_CLOSED', `${what}: ${err.message}`)
+  }
 })
 
 // --------------------------------------------------------------- debug log

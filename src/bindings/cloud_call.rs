@@ -128,7 +128,10 @@ pub fn call_gateway<'e>(
         controls,
         async move {
             let (backend, client, params) = prepared?;
-            backend.open_api(&client, &name, params).await
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move { backend.open_api(&client, &name, params).await })
+                .await
         },
         move |_, result| {
             Ok(match result {

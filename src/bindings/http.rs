@@ -203,7 +203,10 @@ fn upload<'e>(
         controls,
         async move {
             let (client, upload) = prepared?;
-            http_transfer::upload_file(&client, upload).await
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move { http_transfer::upload_file(&client, upload).await })
+                .await
         },
         move |_, r: HttpReply| {
             release_on_js_thread(payload);
@@ -234,17 +237,22 @@ fn download<'e>(
         controls,
         async move {
             let (client, download) = prepared?;
-            let reply = http_transfer::download_file(&client, download).await?;
-            let saved = match &sink {
-                Some(sink) => Some(
-                    sink.commit(reply.body.clone())
-                        .await?
-                        .to_string_lossy()
-                        .into_owned(),
-                ),
-                None => None,
-            };
-            Ok::<Downloaded, WxError>((reply, saved))
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move {
+                let reply = http_transfer::download_file(&client, download).await?;
+                let saved = match &sink {
+                    Some(sink) => Some(
+                        sink.commit(reply.body.clone())
+                            .await?
+                            .to_string_lossy()
+                            .into_owned(),
+                    ),
+                    None => None,
+                };
+                Ok::<Downloaded, WxError>((reply, saved))
+            })
+            .await
         },
         |_, (r, saved)| {
             let status_code = u32::from(r.status);

@@ -181,7 +181,12 @@ pub fn upload_temp_media<'e>(
         controls,
         async move {
             let (backend, client, (upload, bypass)) = prepared?;
-            media_cache::upload_temp_media(&backend, &client, upload, bypass).await
+            // The whole call, not only its requests, ends at close().
+            client
+                .run(media_cache::upload_temp_media(
+                    &backend, &client, upload, bypass,
+                ))
+                .await
         },
         move |_, outcome| {
             release_on_js_thread(payload);
@@ -244,29 +249,34 @@ pub fn get_temp_media<'e>(
         controls,
         async move {
             let (backend, client, id) = prepared?;
-            if let Some(sink) = &sink {
-                sink.check().await?;
-            }
-            let max = client.config().max_download_bytes;
-            let media = backend.get_temp_media(&client, &id, max).await?;
-            match (sink, media) {
-                (
-                    Some(sink),
-                    TempMedia::File {
-                        content_type,
-                        data,
-                        status_code,
-                    },
-                ) => {
-                    let path = sink.commit(data).await?;
-                    Ok(Fetched::Saved {
-                        content_type,
-                        path: path.to_string_lossy().into_owned(),
-                        status_code,
-                    })
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move {
+                if let Some(sink) = &sink {
+                    sink.check().await?;
                 }
-                (_, media) => Ok(Fetched::Media(media)),
-            }
+                let max = client.config().max_download_bytes;
+                let media = backend.get_temp_media(&client, &id, max).await?;
+                match (sink, media) {
+                    (
+                        Some(sink),
+                        TempMedia::File {
+                            content_type,
+                            data,
+                            status_code,
+                        },
+                    ) => {
+                        let path = sink.commit(data).await?;
+                        Ok(Fetched::Saved {
+                            content_type,
+                            path: path.to_string_lossy().into_owned(),
+                            status_code,
+                        })
+                    }
+                    (_, media) => Ok(Fetched::Media(media)),
+                }
+            })
+            .await
         },
         |_, fetched| {
             let err_msg = format!("{GET_API}:ok");

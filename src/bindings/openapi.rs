@@ -108,10 +108,15 @@ fn call_open_api<'e>(
         controls,
         async move {
             let (client, entry, params) = prepared?;
-            match params {
-                Params::Json(body) => openapi::call_json(&client, entry, &body).await,
-                Params::Image(upload) => openapi::call_image(&client, entry, upload).await,
-            }
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move {
+                match params {
+                    Params::Json(body) => openapi::call_json(&client, entry, &body).await,
+                    Params::Image(upload) => openapi::call_image(&client, entry, upload).await,
+                }
+            })
+            .await
         },
         |_, json| Ok(Either::A(json)),
     )

@@ -67,6 +67,20 @@ impl Client {
         drop(pool);
     }
 
+    /// Runs one call's whole work under the client's lifecycle, so that
+    /// `close()` ends it wherever it is — fetching a `{ url }` source, a
+    /// gateway or COS transfer, waiting for a token or the media cache —
+    /// not only in the requests sent through [`Client::send`].
+    /// The work is boxed: a whole call's future is large, and keeping it
+    /// inline in another future's frame overflowed a worker's stack in debug
+    /// builds.
+    pub async fn run<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, WxError>>,
+    ) -> Result<T, WxError> {
+        self.life.guard(Box::pin(work)).await
+    }
+
     pub fn is_closed(&self) -> bool {
         self.life.is_closed()
     }

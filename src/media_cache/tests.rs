@@ -1,6 +1,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use super::*;
 
 fn uploaded(id: &str, created_at: i64) -> UploadedMedia {

@@ -161,9 +161,14 @@ pub fn get_temp_file_url<'e>(
         transfer::lookup_controls(args_for_controls.as_ref(), cancel),
         async move {
             let (client, backend, env, items) = prepared?;
-            backend
-                .get_temp_file_urls(&client, env.as_deref(), items)
-                .await
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move {
+                backend
+                    .get_temp_file_urls(&client, env.as_deref(), items)
+                    .await
+            })
+            .await
         },
         |_, list| {
             Ok(GetTempFileUrlResult {
@@ -222,7 +227,10 @@ pub fn delete_file<'e>(
         transfer::lookup_controls(args_for_controls.as_ref(), cancel),
         async move {
             let (client, backend, env, ids) = prepared?;
-            backend.delete_files(&client, env.as_deref(), ids).await
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move { backend.delete_files(&client, env.as_deref(), ids).await })
+                .await
         },
         |_, list| {
             Ok(DeleteFileResult {

@@ -109,9 +109,14 @@ pub fn upload_file<'e>(
         controls,
         async move {
             let (client, backend, env, cloud_path, content) = prepared?;
-            backend
-                .upload_file(&client, env.as_deref(), &cloud_path, content)
-                .await
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move {
+                backend
+                    .upload_file(&client, env.as_deref(), &cloud_path, content)
+                    .await
+            })
+            .await
         },
         move |_, r| {
             release_on_js_thread(payload);
@@ -151,19 +156,24 @@ pub fn download_file<'e>(
         controls,
         async move {
             let (client, backend, env, file_id) = prepared?;
-            if let Some(sink) = &sink {
-                sink.check().await?;
-            }
-            let r = backend
-                .download_file(&client, env.as_deref(), &file_id)
-                .await?;
-            match sink {
-                Some(sink) => {
-                    let path = sink.commit(r.content).await?;
-                    Ok((r.status_code, Err(path.to_string_lossy().into_owned())))
+            // The whole call, not only its requests, ends at close().
+            let life = client.clone();
+            life.run(async move {
+                if let Some(sink) = &sink {
+                    sink.check().await?;
                 }
-                None => Ok((r.status_code, Ok(r.content))),
-            }
+                let r = backend
+                    .download_file(&client, env.as_deref(), &file_id)
+                    .await?;
+                match sink {
+                    Some(sink) => {
+                        let path = sink.commit(r.content).await?;
+                        Ok((r.status_code, Err(path.to_string_lossy().into_owned())))
+                    }
+                    None => Ok((r.status_code, Ok(r.content))),
+                }
+            })
+            .await
         },
         |_, (status_code, content)| {
             let status_code = u32::from(status_code);
