@@ -14,6 +14,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { makePayload, median, machineInfo, hasTaskset, parseArgs, loadAverage, machineBusySeconds, treeCpuSeconds } from './lib/common.mjs'
 import { renderReport, renderCellTables, evaluateTargets, summarize, loadResults, CLIENTS } from './lib/report.mjs'
+import { extractFleetSection } from './lib/fleet-report.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(here, '..')
@@ -22,6 +23,11 @@ const SINK = path.join(here, 'lib', 'sink.mjs')
 const RESULTS = path.join(here, 'results')
 
 const args = parseArgs(process.argv.slice(2))
+if (args.fleet) {
+  // `npm run bench -- --fleet`: tokens and media across a fleet of processes (bench/fleet.mjs).
+  const { main } = await import('./fleet.mjs')
+  process.exit(await main(process.argv.slice(2)))
+}
 const smoke = !!args.smoke
 const SIZES = { '16k': 16 * 1024, '64k': 64 * 1024, '1m': 1024 * 1024, '8m': 8 * 1024 * 1024 }
 const sizeArg = (s) => SIZES[String(s).toLowerCase()] ?? Number(s)
@@ -56,6 +62,11 @@ for (const c of cfg.clients) {
 const sizeLabel = (n) => n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : `${n / 1024} KiB`
 const cellKey = (size, c) => `${sizeLabel(size).replace(' ', '')}-c${c}`
 const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length])
+// The fleet section (`--fleet`, bench/fleet.mjs) survives a rewrite of the main report.
+const keptFleetSection = (file) => {
+  const kept = existsSync(file) ? extractFleetSection(readFileSync(file, 'utf8')) : ''
+  return kept ? `\n${kept}` : ''
+}
 
 if (args['report-from']) {
   // Rebuild the Markdown report from a results file, without running anything.
@@ -71,7 +82,7 @@ if (args['report-from']) {
   }
   if (!r.meta.durationS && r.runs.length) r.meta.durationS = Math.round((Date.parse(r.runs[r.runs.length - 1].ts) - Date.parse(r.meta.date)) / 1000)
   const out = args.out ? path.resolve(String(args.out)) : path.join(ROOT, 'BENCHMARKS.md')
-  writeFileSync(out, renderReport({ meta: r.meta, cfg: { ...r.cfg, requireRuns: r.cfg.requireRuns }, cells, summary, targets, extras: r.extras, unavailable: r.unavailable, aborted: r.aborted, jsonlPath: path.relative(ROOT, file) }))
+  writeFileSync(out, renderReport({ meta: r.meta, cfg: { ...r.cfg, requireRuns: r.cfg.requireRuns }, cells, summary, targets, extras: r.extras, unavailable: r.unavailable, aborted: r.aborted, jsonlPath: path.relative(ROOT, file) }) + keptFleetSection(out))
   console.log(`wrote ${path.relative(process.cwd(), out)} from ${path.relative(process.cwd(), file)}`)
   process.exit(0)
 }
@@ -356,7 +367,7 @@ await new Promise((resolve) => jsonl.end(resolve))
 
 const tables = renderCellTables(summary, cells, cfg.clients, targets)
 if (cfg.out) {
-  writeFileSync(cfg.out, renderReport({ meta, cfg, cells, summary, targets, extras, unavailable, aborted, jsonlPath: path.relative(ROOT, jsonlPath) }))
+  writeFileSync(cfg.out, renderReport({ meta, cfg, cells, summary, targets, extras, unavailable, aborted, jsonlPath: path.relative(ROOT, jsonlPath) }) + keptFleetSection(cfg.out))
   console.log(`\nwrote ${path.relative(process.cwd(), cfg.out) || cfg.out}`)
 }
 if (cfg.out && cfg.extras && !aborted && args.url !== false) {
