@@ -34,16 +34,20 @@ const media = { contentType: 'image/png', value: payload }
  * tokenStore hooks on Redis, written the way a user would: ioredis, the value as JSON, a Redis
  * expiry matching the token's. No lock: hooks cannot give fleet-wide single-flight.
  */
+const hookCalls = { get: 0, hit: 0, set: 0 } // counted for the report only
 function redisHooks (url) {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 })
   return {
     redis,
     store: {
       async get (key) {
+        hookCalls.get++
         const v = await redis.get(key)
+        if (v) hookCalls.hit++
         return v ? JSON.parse(v) : null
       },
       async set (key, value) {
+        hookCalls.set++
         const ttl = Math.max(1, Math.floor(value.expiresAt - Date.now()))
         await redis.set(key, JSON.stringify(value), 'PX', ttl)
       }
@@ -124,7 +128,7 @@ async function uploadMode () {
   const lane = async () => { while (next < opts.calls) { next++; await one() } }
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.calls) }, lane))
   const doneAt = now()
-  out({ result: { calls: lat.length, failures, errors, lat, goAt, firstSuccessAt, doneAt, mediaIds: [...ids], cached, tokenFetches: client.tokenFetchCount } })
+  out({ result: { calls: lat.length, failures, errors, lat, goAt, firstSuccessAt, doneAt, mediaIds: [...ids], cached, tokenFetches: client.tokenFetchCount, ...(opts.store === 'hooks' ? { hookCalls } : {}) } })
   await close(client, redis)
 }
 

@@ -236,6 +236,7 @@ function coldRow (n, store, rep, f, c) {
     goToAllServedMs: firsts.length === rs.length ? Math.max(...firsts) - f.readyAt : NaN,
     p50Ms: quantile(lat, 0.5),
     p99Ms: quantile(lat, 0.99),
+    ...(store === 'hooks' ? { hookCalls: ['get', 'hit', 'set'].reduce((o, k) => ({ ...o, [k]: rs.reduce((a, r) => a + (r.hookCalls?.[k] || 0), 0) }), {}) } : {}),
     otherCpuPct: f.otherCpuPct,
     ts: new Date().toISOString()
   }

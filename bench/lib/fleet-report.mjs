@@ -144,6 +144,11 @@ export function renderFleetSection (r) {
   L.push(`### Token cold start: N processes × ${cfg.callsPerProcess} concurrent \`uploadTempMedia\` calls`, '')
   L.push(`${cfg.reps} run${cfg.reps === 1 ? '' : 's'} per cell, the store order rotated between runs. Token fetches: each run's count (run 1 / run 2 / …). Times: medians over the runs, wall clock. "spawn → first success": from spawning the N processes to the fleet's first successful upload (includes Node start-up and loading the addon in N processes on one core). "release → …": from releasing the ready processes to the fleet's first success, and to the moment every process had its first success. Call latencies over every call of the run (N × ${cfg.callsPerProcess}), the first (cold) calls included.`, '')
   L.push(...coldTable(r), '')
+  const hooked = r.cold.filter((x) => x.store === 'hooks' && x.hookCalls)
+  if (hooked.length) {
+    const ns = [...new Set(hooked.map((x) => x.n))].sort((a, b) => a - b)
+    L.push(`Hook calls, summed over the fleet (get / get that found a token / set), per run: ${ns.map((n) => `N=${n}: ${hooked.filter((x) => x.n === n).map((x) => `${x.hookCalls.get}/${x.hookCalls.hit}/${x.hookCalls.set}`).join(', ')}`).join('; ')}. Hooks have no lock: every process whose \`get\` runs before the first \`set\` has landed fetches its own token.`, '')
+  }
 
   const per = cfg.repeatTotal / cfg.repeatProcs
   L.push(`### Repeated image: ${cfg.repeatTotal} uploads of the same image across ${cfg.repeatProcs} processes`, '')
