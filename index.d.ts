@@ -823,5 +823,5 @@ export interface WxClientOptions {
    * `maxEntries` (in-process, default 10000). Hits resolve `cached: true`.
    * Only bytes in memory are cached (not streams, files or URLs).
    */
-  mediaCache?: boolean | { redis?: string; prefix?: string; ttlMs?: number; lockMs?: number; maxEntries?: number }
+  mediaCache?: boolean | { redis?: string | { url: string; prefix?: string; lockMs?: number }; prefix?: string; ttlMs?: number; lockMs?: number; maxEntries?: number }
 }

@@ -170,7 +170,10 @@ test('mediaCache options are checked at construction', (t) => {
   t.regex(err({ mediaCache: 'yes' }).message, /mediaCache: true/)
   t.regex(err({ mediaCache: { ttlMs: 3 * DAY } }).message, /ttlMs must be between 1000 and 255600000/)
   t.regex(err({ mediaCache: { ttlMS: 1000 } }).message, /ttlMs/)
-  t.regex(err({ mediaCache: { redis: { url: 'redis://127.0.0.1:1' } } }).message, /mediaCache.redis must be a URL string/)
+  t.regex(err({ mediaCache: { redis: 42 } }).message, /mediaCache.redis must be a URL string/)
+  t.regex(err({ mediaCache: { redis: { uri: 'redis://127.0.0.1:1' } } }).message, /url/)
+  t.regex(err({ mediaCache: { prefix: 'a:', redis: { url: 'redis://127.0.0.1:1', prefix: 'b:' } } }).message, /pass it once/)
+  t.notThrows(() => new wx.WxClient({ ...base, mediaCache: { redis: { url: 'redis://127.0.0.1:1', prefix: 'b:', lockMs: 500 } } }))
   t.regex(err({ mediaCache: { redis: 'http://127.0.0.1:1' } }).message, /redis:\/\//)
   t.regex(err({ mediaCache: { maxEntries: 0 } }).message, /maxEntries/)
   t.regex(err({ medaCache: true }).message, /mediaCache/)
@@ -231,6 +234,19 @@ test('no secret in any Redis key or value with tokenStore and mediaCache on one 
   for (const key of found.filter((k) => !k.startsWith('wx-media:token:'))) {
     t.false(redisCli(redis.port, 'GET', key).includes(tokenValue), `no token in ${key}`)
   }
+})
+
+test('{ redis: { url, prefix } } keeps its entries under the prefix, shared by processes with the same prefix only', async (t) => {
+  const emu = await startEmulator(t)
+  const redis = await startRedis(t)
+  const cacheA = { mediaCache: { redis: { url: redis.url, prefix: 'fleetA:' } } }
+  allOk(t, await child(t, emu, { calls: 2, client: cacheA }).round())
+  t.deepEqual(keys(redis.port), [`fleetA:wx-media:media:${emu.appid}:image:${sha256(PNG)}`])
+  const again = await child(t, emu, { calls: 2, client: cacheA }).round()
+  t.true(again.results.every((r) => r.cached))
+  const other = await child(t, emu, { calls: 1, client: { mediaCache: { redis: redis.url, prefix: 'fleetB:' } } }).round()
+  t.false(other.results[0].cached)
+  t.is(uploads(emu), 2)
 })
 
 test('{ redis } down: uploads still succeed and the process keeps its own cache; different bytes still upload', async (t) => {

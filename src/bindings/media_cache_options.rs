@@ -3,7 +3,9 @@
 
 use napi::bindgen_prelude::*;
 
-use super::args::{count_prop, describe, prop, string_prop, ArgResult};
+use super::args::{
+    count_prop, describe, object_arg, prop, required_string, string_prop, ArgResult,
+};
 use super::option_names;
 use crate::error::WxError;
 use crate::media_cache::{MediaCacheOptions, MAX_TTL_MS};
@@ -36,21 +38,24 @@ pub fn media_cache_option(obj: &Object) -> ArgResult<Option<MediaCacheOptions>> 
 fn object_options(cache: &Object) -> ArgResult<MediaCacheOptions> {
     option_names::check(cache, option_names::MEDIA_CACHE, "mediaCache.")?;
     let defaults = MediaCacheOptions::default();
-    let redis = match prop(cache, "redis")? {
-        None => None,
-        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
-            Some(string_prop(cache, "redis", "mediaCache.redis")?.unwrap_or_default())
-        }
-        Some(v) => {
-            return Err(WxError::invalid_param(format!(
-                "mediaCache.redis must be a URL string such as 'redis://127.0.0.1:6379', got {}",
-                describe(&v)
-            )))
-        }
-    };
+    let (redis, nested) = redis_option(cache)?;
     if let Some(url) = &redis {
         check_redis_url(url, "mediaCache.redis")?;
     }
+    let prefix = once(
+        "prefix",
+        string_prop(cache, "prefix", "mediaCache.prefix")?,
+        nested
+            .as_ref()
+            .map(|r| string_prop(r, "prefix", "mediaCache.redis.prefix"))
+            .transpose()?
+            .flatten(),
+    )?;
+    let nested_lock = nested
+        .as_ref()
+        .map(|r| count_prop(r, "lockMs", "mediaCache.redis.lockMs"))
+        .transpose()?
+        .flatten();
     let ttl_ms = count_prop(cache, "ttlMs", "mediaCache.ttlMs")?.unwrap_or(defaults.ttl_ms);
     if !(1000..=MAX_TTL_MS).contains(&ttl_ms) {
         return Err(WxError::invalid_param(format!(
@@ -58,7 +63,12 @@ fn object_options(cache: &Object) -> ArgResult<MediaCacheOptions> {
              (a media_id lives 3 days; entries end at least 1 h before it does)"
         )));
     }
-    let lock_ms = count_prop(cache, "lockMs", "mediaCache.lockMs")?.unwrap_or(defaults.lock_ms);
+    let lock_ms = once(
+        "lockMs",
+        count_prop(cache, "lockMs", "mediaCache.lockMs")?,
+        nested_lock,
+    )?
+    .unwrap_or(defaults.lock_ms);
     if !(100..=600_000).contains(&lock_ms) {
         return Err(WxError::invalid_param(
             "mediaCache.lockMs must be between 100 and 600000",
@@ -74,11 +84,44 @@ fn object_options(cache: &Object) -> ArgResult<MediaCacheOptions> {
     }
     Ok(MediaCacheOptions {
         redis,
-        prefix: string_prop(cache, "prefix", "mediaCache.prefix")?,
+        prefix,
         ttl_ms,
         lock_ms,
         max_entries,
     })
+}
+
+/// `redis: 'redis://…'`, or tokenStore's form `redis: { url, prefix?, lockMs? }`
+/// (then also the nested object, for its prefix and lockMs).
+fn redis_option<'e>(cache: &Object<'e>) -> ArgResult<(Option<String>, Option<Object<'e>>)> {
+    match prop(cache, "redis")? {
+        None => Ok((None, None)),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => Ok((
+            Some(string_prop(cache, "redis", "mediaCache.redis")?.unwrap_or_default()),
+            None,
+        )),
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Object)) => {
+            let r = object_arg(Some(v), "mediaCache.redis: { url, prefix?, lockMs? }")?;
+            option_names::check(&r, option_names::MEDIA_CACHE_REDIS, "mediaCache.redis.")?;
+            let url = required_string(&r, "url", "mediaCache.redis.url", "'redis://host:port'")?;
+            Ok((Some(url), Some(r)))
+        }
+        Some(v) => Err(WxError::invalid_param(format!(
+            "mediaCache.redis must be a URL string such as 'redis://127.0.0.1:6379' \
+             (or {{ url, prefix?, lockMs? }}), got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+/// An option given at most once: at the top of `mediaCache` or inside its `redis`.
+fn once<T>(name: &str, top: Option<T>, nested: Option<T>) -> ArgResult<Option<T>> {
+    match (top, nested) {
+        (Some(_), Some(_)) => Err(WxError::invalid_param(format!(
+            "mediaCache.{name} and mediaCache.redis.{name} are both given: pass it once"
+        ))),
+        (top, nested) => Ok(top.or(nested)),
+    }
 }
 
 /// A Redis URL the `redis` crate can open: `redis://`, `rediss://` or `unix://`.

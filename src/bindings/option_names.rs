@@ -46,6 +46,7 @@ pub const TOKEN_STORE_REDIS: &[&str] = &["url", "prefix", "lockMs"];
 
 /// `mediaCache: { … }` (issue 10)
 pub const MEDIA_CACHE: &[&str] = &["redis", "prefix", "ttlMs", "lockMs", "maxEntries"];
+pub const MEDIA_CACHE_REDIS: &[&str] = &["url", "prefix", "lockMs"];
 
 /// `timeout: { … }`
 pub const TIMEOUT: &[&str] = &["json", "transfer"];

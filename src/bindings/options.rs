@@ -88,7 +88,7 @@ pub struct WxClientOptions {
     /// `maxEntries` (in-process, default 10000). Hits resolve `cached: true`.
     /// Only bytes in memory are cached (not streams, files or URLs).
     #[napi(
-        ts_type = "boolean | { redis?: string; prefix?: string; ttlMs?: number; lockMs?: number; maxEntries?: number }"
+        ts_type = "boolean | { redis?: string | { url: string; prefix?: string; lockMs?: number }; prefix?: string; ttlMs?: number; lockMs?: number; maxEntries?: number }"
     )]
     pub media_cache: Option<String>,
 }
