@@ -185,8 +185,12 @@ export async function main (argv) {
   // ---------- 3. Redis overhead ----------
   console.log(`\n3. Redis overhead: ${cfg.overheadCalls} warm sequential uploads per client after ${cfg.overheadWarmup} warm-up, blocks of ${cfg.overheadBlock} (ABBA)`)
   await fresh()
+  const redisCommands = () => Number(/total_commands_processed:(\d+)/.exec(redis.cli('INFO', 'stats'))?.[1] ?? NaN)
+  const cmd0 = redisCommands()
   const o = await fleet(1, { mode: 'overhead', calls: cfg.overheadCalls, warmup: cfg.overheadWarmup, block: cfg.overheadBlock }, 600000)
-  const orow = o.error ? { kind: 'overhead', error: o.error } : { kind: 'overhead', ...o.results[0], otherCpuPct: o.otherCpuPct }
+  // Commands Redis served during the whole overhead run (warm-up included; INFO itself counts 1).
+  const redisCommandsServed = redisCommands() - cmd0 - 1
+  const orow = o.error ? { kind: 'overhead', error: o.error } : { kind: 'overhead', ...o.results[0], redisCommands: redisCommandsServed, otherCpuPct: o.otherCpuPct }
   if (orow.error || orow.failure) failures++
   else { orow.diffP50Ms = orow.B.p50 - orow.A.p50; orow.diffP99Ms = orow.B.p99 - orow.A.p99; orow.diffMeanMs = orow.B.mean - orow.A.mean }
   record(orow)

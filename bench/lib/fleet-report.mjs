@@ -110,6 +110,9 @@ function overheadTable (o) {
     const diffs = bA.map((a, i) => (bB[i] ?? NaN) - a).filter(num)
     L.push('', `Per-block p50 difference (B − A, ${diffs.length} block pairs): median ${fmt(median(diffs), 3)} ms, range ${fmt(Math.min(...diffs), 3)} … ${fmt(Math.max(...diffs), 3)} ms.`)
   }
+  if (num(o.redisCommands)) {
+    L.push('', `Redis served ${o.redisCommands} command${o.redisCommands === 1 ? '' : 's'} over the whole run (${o.A.n + o.B.n} timed calls plus the warm-up)${o.redisCommands < o.B.n / 10 ? ': a warm call with a fresh token in its own process does not touch Redis, so the store costs the warm path nothing; Redis is read when a process has no fresh token (cold start, expiry, a rejected token)' : ''}.`)
+  }
   return L
 }
 
