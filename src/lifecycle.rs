@@ -1,5 +1,5 @@
-//! `WxClient.close()`: a client's work can be ended. Every HTTP call runs
-//! under [`Lifecycle::guard`]; closing cancels what is in flight (the call
+//! `WxClient.close()`: a client's work can be ended. Every call runs under
+//! [`Lifecycle::guard`] (through `Client::run`, once per call); closing cancels what is in flight (the call
 //! rejects `CLIENT_CLOSED`), refuses what comes later, and waits until every
 //! guarded call has let go, so that the connection pool can be dropped.
 

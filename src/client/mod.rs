@@ -68,9 +68,10 @@ impl Client {
     }
 
     /// Runs one call's whole work under the client's lifecycle, so that
-    /// `close()` ends it wherever it is — fetching a `{ url }` source, a
-    /// gateway or COS transfer, waiting for a token or the media cache —
-    /// not only in the requests sent through [`Client::send`].
+    /// `close()` ends it wherever it is — sending, fetching a `{ url }`
+    /// source, a gateway or COS transfer, waiting for a token or the media
+    /// cache. Every binding runs its call through here, so this is the one
+    /// guard a call has.
     /// The work is boxed: a whole call's future is large, and keeping it
     /// inline in another future's frame overflowed a worker's stack in debug
     /// builds.
@@ -135,15 +136,14 @@ impl Client {
     /// errcode -1 (system busy: not processed); any other errcode rejects.
     /// The whole call, token wait and queue time included, is bounded by the
     /// request's timeout.
+    /// (`close()` ends it through the call's [`Client::run`].)
     pub async fn call_api(&self, request: Request) -> Result<ApiReply, WxError> {
         // Boxed: the nested request futures are large, and tokio's worker
         // stacks are not (a debug build overflowed 2 MiB unboxed).
-        self.life
-            .guard(Box::pin(self.call_api_unguarded(request)))
-            .await
+        Box::pin(self.call_api_inline(request)).await
     }
 
-    async fn call_api_unguarded(&self, request: Request) -> Result<ApiReply, WxError> {
+    async fn call_api_inline(&self, request: Request) -> Result<ApiReply, WxError> {
         let budget = self.timeout_of(request.timeout);
         let deadline = Instant::now() + budget;
         let mut replayed = false;
@@ -203,14 +203,10 @@ impl Client {
         deadline: Instant,
         budget: Duration,
     ) -> Result<Reply, WxError> {
-        self.life
-            .guard(Box::pin(
-                self.send_unguarded(request, token, deadline, budget),
-            ))
-            .await
+        Box::pin(self.send_inline(request, token, deadline, budget)).await
     }
 
-    async fn send_unguarded(
+    async fn send_inline(
         &self,
         request: &Request,
         token: Option<&Token>,
