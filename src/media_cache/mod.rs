@@ -168,6 +168,18 @@ impl MediaCache {
             .put(key, entry);
     }
 
+    fn local_hit(&self, key: &str, media_type: &str, now_ms: u64) -> Option<Outcome> {
+        let hit = self.local_get(key, now_ms)?;
+        debug_log::media_cache("hit", media_type);
+        Some(hit.into())
+    }
+
+    /// A fleet entry: kept here too, so later calls need no Redis round trip.
+    fn fleet_hit(&self, key: &str, hit: CachedMedia) -> Outcome {
+        self.local_put(key, hit.clone());
+        hit.into()
+    }
+
     /// A hit, or the one upload of this key in flight here (and, with Redis,
     /// in the fleet).
     async fn through<N, F, Fut>(
@@ -182,18 +194,15 @@ impl MediaCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<UploadedMedia, WxError>>,
     {
-        if let Some(hit) = self.local_get(key, now()) {
-            debug_log::media_cache("hit", media_type);
-            return Ok(hit.into());
+        if let Some(hit) = self.local_hit(key, media_type, now()) {
+            return Ok(hit);
         }
         let gate = self.gate(key);
         let outcome = {
             let _turn = gate.lock().await;
-            match self.local_get(key, now()) {
-                Some(hit) => {
-                    debug_log::media_cache("hit", media_type);
-                    Ok(hit.into())
-                }
+            // The call that held the gate may have just kept this key.
+            match self.local_hit(key, media_type, now()) {
+                Some(hit) => Ok(hit),
                 None => match &self.fleet {
                     Some(fleet) => {
                         self.through_fleet(fleet, key, media_type, &now, upload)
@@ -248,8 +257,7 @@ impl MediaCache {
             match fleet.get(key, now()).await {
                 Ok(Some(hit)) => {
                     debug_log::media_cache(if waited { "wait-hit" } else { "hit" }, media_type);
-                    self.local_put(key, hit.clone());
-                    return Ok(hit.into());
+                    return Ok(self.fleet_hit(key, hit));
                 }
                 Ok(None) => {}
                 Err(e) => return self.without_fleet(key, &e.0, now, upload).await,
@@ -261,10 +269,7 @@ impl MediaCache {
             if let Some(owner) = owner {
                 // Another may have stored its entry between our get and our lock.
                 let outcome = match fleet.get(key, now()).await {
-                    Ok(Some(hit)) => {
-                        self.local_put(key, hit.clone());
-                        Ok(hit.into())
-                    }
+                    Ok(Some(hit)) => Ok(self.fleet_hit(key, hit)),
                     _ => {
                         debug_log::media_cache("miss", media_type);
                         self.upload_and_keep(Some(fleet), key, now, upload).await
