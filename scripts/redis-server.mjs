@@ -49,6 +49,14 @@ export const redisCli = (port, ...args) =>
  * answers PING. A server that exits (the port was taken meanwhile) fails at once.
  */
 export async function launchRedis(port, { cpu = null, timeoutMs = 30000 } = {}) {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
+  } catch {
+    throw new Error(
+      'redis-server is not installed (the fleet tests and bench start a real one): ' +
+        'apt-get install redis-server (Debian/Ubuntu) or brew install redis; .ci/run installs it itself',
+    )
+  }
   const argv = ['redis-server', '--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1']
   const [cmd, args] = cpu != null ? ['taskset', ['-c', String(cpu), ...argv]] : [argv[0], argv.slice(1)]
   const child = spawn(cmd, args, { stdio: 'ignore' })
