@@ -13,6 +13,7 @@ mod emulator;
 mod errors;
 mod fleet_options;
 mod http;
+mod js_settle;
 mod media;
 mod media_cache_options;
 mod openapi;

@@ -5,8 +5,6 @@
 //! is left pending. What `get` gave is only read here; it is checked by
 //! `token_store::hooks::parse_entry`, and every call is bounded there.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -14,7 +12,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use tokio::sync::oneshot;
 
 use super::args::describe;
-use super::token_provider::{clear_pending_exception, thrown_reason};
+use super::js_settle::{self, clear_pending_exception, thrown_reason, Wording};
 use crate::token_store::hooks::{HookFns, HookFuture, JsField, RawEntry};
 use crate::token_store::Stored;
 
@@ -109,52 +107,14 @@ fn settle<T: 'static>(
     tx: oneshot::Sender<std::result::Result<T, String>>,
     convert: Convert<T>,
 ) {
-    let value = match returned {
-        Ok(value) => value,
-        Err(e) => {
-            clear_pending_exception(env);
-            let _ = tx.send(Err(format!(
-                "tokenStore.{hook} threw: {}",
-                thrown_reason(&e)
-            )));
-            return;
-        }
+    let wording = Wording {
+        threw: format!("tokenStore.{hook} threw"),
+        rejected: format!("tokenStore.{hook} rejected"),
+        unawaitable: format!("tokenStore.{hook} returned a promise that cannot be awaited"),
     };
-    if !value.is_promise().unwrap_or(false) {
-        let _ = tx.send(convert(env, value));
-        return;
-    }
-    let slot = Rc::new(Cell::new(Some(tx)));
-    let (on_resolve, on_reject) = (slot.clone(), slot.clone());
-    let attached = PromiseRaw::<Unknown>::from_unknown(value).and_then(|promise| {
-        promise
-            .then(move |ctx: CallbackContext<Unknown>| {
-                if let Some(tx) = on_resolve.take() {
-                    let _ = tx.send(convert(&ctx.env, ctx.value));
-                }
-                Ok(())
-            })?
-            .catch(move |ctx: CallbackContext<Unknown>| {
-                if let Some(tx) = on_reject.take() {
-                    let e = Error::from_unknown_without_coercion(ctx.value);
-                    let _ = tx.send(Err(format!(
-                        "tokenStore.{hook} rejected: {}",
-                        thrown_reason(&e)
-                    )));
-                }
-                Ok(())
-            })
+    js_settle::settle(env, returned, tx, wording, move |env, value, _| {
+        convert(env, value)
     });
-    if attached.is_err() {
-        // e.g. a `then` getter that throws: take the exception so it cannot
-        // surface later as an uncaught one.
-        clear_pending_exception(env);
-        if let Some(tx) = slot.take() {
-            let _ = tx.send(Err(format!(
-                "tokenStore.{hook} returned a promise that cannot be awaited"
-            )));
-        }
-    }
 }
 
 /// `get`'s result: `null`/`undefined`, or an object whose `token` and
